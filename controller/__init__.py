@@ -1,0 +1,1 @@
+"""The control API: Diffbot-compatible /v3 endpoints over the crawl store."""

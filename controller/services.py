@@ -1,0 +1,26 @@
+"""What request handlers use: configuration, the crawl store, token checks and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+from pymongo.database import Database
+
+from crawlfleet.config import Config
+from crawlstore.crawls import CrawlStore
+
+from .auth import TokenCache
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    config: Config
+    redis: redis.Redis
+    db: Database
+    crawls: CrawlStore
+    tokens: TokenCache
+    clock: Callable[[], float]

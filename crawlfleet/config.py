@@ -1,0 +1,179 @@
+"""Deployment configuration, read once from the environment.
+
+Every setting has one default, one line of documentation and a typed value.
+A missing required setting or a value that does not cast fails loudly:
+
+    >>> Config.from_env({"REDIS_URL": "redis://x", "MONGO_URL": "mongodb://y",
+    ...                  "CRAWLFLEET_PORT": "eighty"})
+    Traceback (most recent call last):
+    ...
+    crawlfleet.config.ConfigError: Config 'CRAWLFLEET_PORT' has value 'eighty', which is not an int.
+
+The README's configuration table is checked against `SETTINGS` by a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["SETTINGS", "Config", "ConfigError", "Setting"]
+
+
+class ConfigError(ValueError):
+    """A setting is missing or does not have the right type."""
+
+
+def _bool(raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in {"1", "true", "yes", "on"}:
+        return True
+    if low in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def cast(raw: str) -> str:
+        if raw not in allowed:
+            raise ValueError(raw)
+        return raw
+
+    cast.__name__ = "one of " + "|".join(allowed)
+    return cast
+
+
+def _positive(cast: Callable[[str], Any]) -> Callable[[str], Any]:
+    def checked(raw: str) -> Any:
+        value = cast(raw)
+        if value <= 0:
+            raise ValueError(raw)
+        return value
+
+    checked.__name__ = f"positive {cast.__name__}"
+    return checked
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One environment setting: its attribute, variable, cast, default and doc line."""
+
+    attr: str
+    env: str
+    cast: Callable[[str], Any]
+    default: Any  # None means: required
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("redis_url", "REDIS_URL", str, None,
+            "Redis holding definitions, frontier, dedupe and counters (`crawlfleet up` starts one if unset)."),
+    Setting("mongo_url", "MONGO_URL", str, None,
+            "MongoDB (or a MongoDB-wire server) holding objects, URL reports, job records and tokens."),
+    Setting("mongo_db", "CRAWLFLEET_MONGO_DB", str, "crawlfleet", "MongoDB database name."),
+    Setting("key_prefix", "CRAWLFLEET_KEY_PREFIX", str, "cf",
+            "Prefix of every Redis key, so deployments can share one Redis."),
+    Setting("host", "CRAWLFLEET_HOST", str, "127.0.0.1", "Address the controller listens on."),
+    Setting("port", "CRAWLFLEET_PORT", int, 8000, "Port the controller listens on."),
+    Setting("public_url", "CRAWLFLEET_PUBLIC_URL", str, "",
+            "Base URL used in downloadJson/downloadUrls links (default: the request's own base URL)."),
+    Setting("concurrency", "CRAWLFLEET_CONCURRENCY", _positive(int), 32,
+            "Requests one worker downloads at the same time."),
+    Setting("host_concurrency", "CRAWLFLEET_HOST_CONCURRENCY", _positive(int), 8,
+            "Requests to one host in flight across the whole cluster (1 whenever a crawl delay applies)."),
+    Setting("pop_batch", "CRAWLFLEET_POP_BATCH", _positive(int), 32,
+            "Most requests a worker leases in one frontier call."),
+    Setting("prefetch", "CRAWLFLEET_PREFETCH", _positive(int), 16,
+            "Leased requests a worker keeps ready beyond those downloading."),
+    Setting("lease_seconds", "CRAWLFLEET_LEASE_SECONDS", _positive(float), 60.0,
+            "A leased request not renewed for this long goes back to the queue (worker presumed dead)."),
+    Setting("max_tries", "CRAWLFLEET_MAX_TRIES", _positive(int), 3,
+            "Tries per URL (download errors, 5xx, lost leases) before it is recorded as failed."),
+    Setting("robots_delay_cap", "CRAWLFLEET_ROBOTS_DELAY_CAP", float, 30.0,
+            "Upper bound, in seconds, on a robots.txt Crawl-delay."),
+    Setting("download_timeout", "CRAWLFLEET_DOWNLOAD_TIMEOUT", _positive(float), 30.0,
+            "Seconds before a download is abandoned (and retried)."),
+    Setting("download_maxsize", "CRAWLFLEET_DOWNLOAD_MAXSIZE", _positive(int), 10 * 1024 * 1024,
+            "Largest response body, in bytes, that is downloaded."),
+    Setting("user_agent", "CRAWLFLEET_USER_AGENT", str,
+            "crawlfleet/0.1 (+https://github.com/crawlfleet/crawlfleet)",
+            "User-Agent sent with every request and matched against robots.txt."),
+    Setting("dedupe", "CRAWLFLEET_DEDUPE", _choice("exact", "bloom"), "exact",
+            "Seen-URL store for new crawls: exact fingerprints or a Bloom filter in Redis bitmaps."),
+    Setting("bloom_error_rate", "CRAWLFLEET_BLOOM_ERROR_RATE", _positive(float), 0.001,
+            "Target false-positive rate of the Bloom filter."),
+    Setting("data_dir", "CRAWLFLEET_DATA_DIR", str, "crawlfleet-data",
+            "Where `crawlfleet up` keeps the embedded Redis and MongoDB data."),
+    Setting("workers", "CRAWLFLEET_WORKERS", _positive(int), 2, "Worker processes `crawlfleet up` starts."),
+    Setting("log_level", "CRAWLFLEET_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO",
+            "Log level of controller and workers."),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The typed settings of one process. Build it with `Config.from_env`."""
+
+    redis_url: str
+    mongo_url: str
+    mongo_db: str
+    key_prefix: str
+    host: str
+    port: int
+    public_url: str
+    concurrency: int
+    host_concurrency: int
+    pop_batch: int
+    prefetch: int
+    lease_seconds: float
+    max_tries: int
+    robots_delay_cap: float
+    download_timeout: float
+    download_maxsize: int
+    user_agent: str
+    dedupe: str
+    bloom_error_rate: float
+    data_dir: str
+    workers: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, require_stores: bool = True) -> Config:
+        """Read and cast every setting; raise ConfigError naming the first bad one."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.env)
+            if raw is None or raw == "":
+                if setting.default is None and require_stores:
+                    raise ConfigError(f"Config '{setting.env}' is missing, and has no default.")
+                values[setting.attr] = "" if setting.default is None else setting.default
+                continue
+            try:
+                values[setting.attr] = setting.cast(raw)
+            except ValueError:
+                kind = getattr(setting.cast, "__name__", "value")
+                raise ConfigError(
+                    f"Config '{setting.env}' has value {raw!r}, which is not {_article(kind)} {kind}.".replace("  ", " ")
+                ) from None
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some settings changed (used by `crawlfleet up` and tests)."""
+        return dataclasses.replace(self, **changes)
+
+    def as_env(self) -> dict[str, str]:
+        """The settings as environment variables, to hand to child processes."""
+        out: dict[str, str] = {}
+        for setting in SETTINGS:
+            value = getattr(self, setting.attr)
+            out[setting.env] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        return out
+
+
+def _article(word: str) -> str:
+    if word.startswith("one of"):
+        return ""
+    return "an" if word[:1] in "aeiou" else "a"

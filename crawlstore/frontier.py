@@ -1,0 +1,224 @@
+"""The Redis frontier: per-host queues, a politeness schedule, leases and dedupe.
+
+Each method is one Lua call on one crawl's keys (see `lua/` and `keys.py`). This class
+translates between Python values and the scripts' arguments; it decides nothing: limits,
+scope and statuses come from `crawlcore`.
+
+A worker's cycle:  `pop` (lease a batch) -> fetch -> store output in MongoDB ->
+`commit` (ack, count, queue the links found). Leases not renewed with `renew` expire and
+their requests go back to the queue with one more try counted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import redis
+
+from crawlcore.job import JobState
+from crawlcore.status import Snapshot, Status
+
+from .keys import CrawlKeys, GlobalKeys
+
+__all__ = ["CommitResult", "Discovery", "Frontier", "Outcome", "PopResult", "PageResult"]
+
+_SCRIPTS = ("pop", "commit", "seed", "renew", "status")
+
+
+def _script_source(name: str) -> str:
+    lua = resources.files("crawlstore") / "lua"
+    return (lua / "prelude.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """A URL to add to a crawl: its fingerprint, host and whether it may be processed."""
+
+    url: str
+    fp: bytes
+    host: str
+    processable: bool
+    hop_delta: int = 1  # 0 for a redirect target: a redirect is not a hop
+
+
+class Outcome:
+    FETCHED = "f"  # a response, or a final failure: counts toward maxToCrawl
+    BLOCKED = "b"  # robots.txt disallowed it
+    RETRY = "r"  # download error: queue again with one more try
+    EXPANDED = "x"  # re-expansion task done
+    UNSTARTED = "u"  # handed back unstarted (worker shutting down): no try counted
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What a worker reports for one lease."""
+
+    member: bytes  # the lease, exactly as `pop` returned it
+    fp: bytes
+    outcome: str
+    ok: bool = False  # status below 400
+    processed: bool = False  # processing was attempted
+    process_ok: bool = False
+    objects: int = 0
+    delay_ms: int = 0  # the host's robots.txt Crawl-delay, if any
+    links: Sequence[Discovery] = ()
+
+
+@dataclass(frozen=True)
+class PopResult:
+    snapshot: Snapshot | None  # None: the crawl no longer exists
+    members: list[bytes]
+    next_due_ms: int  # milliseconds until the earliest scheduled host is due (-1: none scheduled)
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    snapshot: Snapshot | None  # None: the crawl no longer exists
+    lost: int  # results whose lease had expired
+    corrections: dict[int, int] = field(default_factory=dict)  # result index -> true hop
+
+
+def _snapshot(raw: Sequence[Any]) -> Snapshot | None:
+    if not raw or int(raw[0]) < 0:
+        return None
+    status, crawled, processed, queued, leased, seeds_ok, max_crawl, max_proc = (int(x) for x in raw)
+    return Snapshot(Status(status), crawled, processed, queued, leased, seeds_ok, max_crawl, max_proc)
+
+
+class Frontier:
+    """Frontier operations for every crawl in one Redis (or Redis Cluster)."""
+
+    def __init__(self, client: redis.Redis, prefix: str, host_concurrency: int) -> None:
+        self.redis = client
+        self.prefix = prefix
+        self.globals = GlobalKeys(prefix)
+        self.host_concurrency = host_concurrency
+        self._scripts = {name: client.register_script(_script_source(name)) for name in _SCRIPTS}
+
+    def keys(self, crawl_id: str) -> CrawlKeys:
+        return CrawlKeys(self.prefix, crawl_id)
+
+    def _call(self, name: str, crawl_id: str, args: Sequence[Any], client: Any = None) -> Any:
+        k = self.keys(crawl_id)
+        base = [k.base, self.globals.wake, self.host_concurrency]
+        return self._scripts[name](keys=[k.job], args=[*base, *args], client=client or self.redis)
+
+    # ------------------------------------------------------------------ create / seed
+
+    def create(self, crawl_id: str, job: dict[str, Any], seeds: Iterable[Discovery]) -> Snapshot:
+        """Write a new crawl's job hash and queue its seeds, in one atomic step."""
+        pairs = [x for item in job.items() for x in item]
+        raw = self._call("seed", crawl_id, [len(job), *pairs, *_seed_args(seeds)])
+        snap = _snapshot(raw[0])
+        assert snap is not None
+        return snap
+
+    def add_seeds(self, crawl_id: str, seeds: Iterable[Discovery]) -> Snapshot | None:
+        try:
+            raw = self._call("seed", crawl_id, [0, *_seed_args(seeds)])
+        except redis.ResponseError as exc:
+            if "gone" in str(exc):
+                return None
+            raise
+        return _snapshot(raw[0])
+
+    # ------------------------------------------------------------------ worker cycle
+
+    def pop(self, crawl_id: str, count: int, lease_ms: int) -> PopResult:
+        raw = self._call("pop", crawl_id, [count, lease_ms])
+        return PopResult(_snapshot(raw[0]), list(raw[1]), int(raw[2]))
+
+    def commit(self, crawl_id: str, results: Sequence[PageResult], client: Any = None) -> Any:
+        """Commit results; with a pipeline as `client`, returns nothing until it executes
+        (then parse each reply with `parse_commit`)."""
+        args: list[Any] = [len(results)]
+        for res in results:
+            args += [
+                res.member, res.outcome, int(res.ok), int(res.processed), int(res.process_ok),
+                res.objects, res.delay_ms, res.fp, len(res.links),
+            ]
+            for link in res.links:
+                args += [link.fp, json.dumps(link.url), link.host, "P" if link.processable else "C",
+                         link.hop_delta]
+        raw = self._call("commit", crawl_id, args, client)
+        return raw if client is not None else self.parse_commit(raw)
+
+    @staticmethod
+    def parse_commit(raw: Sequence[Any]) -> CommitResult:
+        corrections = {int(i) - 1: int(h) for i, h in raw[2]}
+        return CommitResult(_snapshot(raw[0]), int(raw[1]), corrections)
+
+    def renew(self, crawl_id: str, members: Sequence[bytes], lease_ms: int, client: Any = None) -> Any:
+        """Extend leases; returns (or, pipelined, later yields) the members no longer held."""
+        return self._call("renew", crawl_id, [lease_ms, *members], client)
+
+    # ------------------------------------------------------------------ status and state
+
+    def set_status(
+        self, crawl_id: str, expected: Iterable[Status], new: Status, fields: dict[str, Any] | None = None
+    ) -> Status | None:
+        """Compare-and-set; returns the status found (None when the crawl does not exist).
+        The change happened when the returned status is in `expected`."""
+        pairs = [x for item in (fields or {}).items() for x in item]
+        found = self._call("status", crawl_id, [",".join(str(int(s)) for s in expected), int(new), *pairs])
+        return None if int(found) < 0 else Status(int(found))
+
+    def state(self, crawl_id: str) -> tuple[JobState, dict[str, str]] | None:
+        """The crawl's counters and its raw job hash (definition JSON etc.), or None."""
+        k = self.keys(crawl_id)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(k.job)
+            pipe.zcard(k.leases)
+            raw, leased = pipe.execute()
+        if not raw:
+            return None
+        text = {key.decode(): value.decode() for key, value in raw.items()}
+        return JobState.from_hash(text, leased=int(leased)), text
+
+    def update_job(self, crawl_id: str, fields: dict[str, Any]) -> None:
+        self.redis.hset(self.keys(crawl_id).job, mapping=fields)
+
+    # ------------------------------------------------------------------ active set
+
+    def active(self) -> set[str]:
+        return {m.decode() for m in self.redis.smembers(self.globals.active)}
+
+    def sync_active(self, crawl_id: str, status: Status | None) -> None:
+        """Make the active set agree with a crawl's status (None: the crawl is gone)."""
+        if status is Status.IN_PROGRESS:
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.sadd(self.globals.active, crawl_id)
+                pipe.publish(self.globals.wake, crawl_id)
+                pipe.execute()
+        else:
+            self.redis.srem(self.globals.active, crawl_id)
+
+    # ------------------------------------------------------------------ delete
+
+    def delete(self, crawl_id: str) -> None:
+        """Remove every key of a crawl (hosts' queues and every round's seen store)."""
+        k = self.keys(crawl_id)
+        job = self.redis.hmget(k.job, "round", "dm", "db")
+        rounds = int(job[0] or 0) + 1
+        bits = int(job[2] or 0)
+        hosts = [h.decode() for h in self.redis.smembers(k.hosts)]
+        names = k.fixed() + [k.queue(h) for h in hosts]
+        for r in range(rounds):
+            names.append(k.bloom(r))
+            names += [k.seen(r, b) for b in range(1 << bits)]
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.srem(self.globals.active, crawl_id)
+            for start in range(0, len(names), 1000):
+                pipe.unlink(*names[start : start + 1000])
+            pipe.execute()
+
+
+def _seed_args(seeds: Iterable[Discovery]) -> list[Any]:
+    args: list[Any] = []
+    for s in seeds:
+        args += [s.fp, json.dumps(s.url), s.host, "P" if s.processable else "C"]
+    return args

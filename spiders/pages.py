@@ -1,0 +1,174 @@
+"""Turn what happened to a leased request into its output: a URL-report row, the objects of a
+processed page, and the frontier result (outcome, counters, links found).
+
+This module translates Scrapy responses and failures into plain values and calls the core
+for every decision (scope, links, patterns, report fields).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawlcore.links import follow
+from crawlcore.patterns import page_matches
+from crawlcore.report import Outcome, UrlRecord
+from crawlcore.urls import doc_id, fingerprint, host_of, normalize
+from crawlstore.frontier import Discovery, PageResult
+from crawlstore.frontier import Outcome as Kind
+from crawlstore.output import object_id, url_id
+
+from .catalog import CrawlInfo
+from .extract import main_text, read_page
+from .leases import Lease
+
+__all__ = ["PageBuilder", "PageOutput"]
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
+
+
+@dataclass
+class PageOutput:
+    """Everything one lease produced, ready for the committer."""
+
+    lease: Lease
+    result: PageResult
+    url_doc: dict[str, Any] | None = None
+    object_docs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _error_text(failure: Failure) -> str:
+    exc = failure.value
+    text = str(exc).strip()
+    name = type(exc).__name__
+    return f"{name}: {text}" if text and text != name else name
+
+
+class PageBuilder:
+    def __init__(self, max_tries: int, clock: Callable[[], float] = time.time) -> None:
+        self.max_tries = max_tries
+        self.clock = clock
+
+    # ------------------------------------------------------------------ helpers
+
+    def _discovery(self, crawl: CrawlInfo, url: str, delta: int = 1) -> Discovery:
+        return Discovery(url, fingerprint(url), host_of(url), crawl.scope.processes(url), delta)
+
+    def _record(self, crawl: CrawlInfo, lease: Lease, outcome: Outcome, **fields: Any) -> UrlRecord:
+        req = lease.request
+        return UrlRecord(
+            url=req.url, fp=fingerprint(req.url).hex(), round=crawl.round, hop=req.hop,
+            tries=req.tries + 1, discovered=float(req.discovered), crawled=self.clock(), outcome=outcome, **fields,
+        )
+
+    def _output(self, crawl: CrawlInfo, lease: Lease, kind: str, record: UrlRecord | None = None,
+                links: list[Discovery] | None = None, objects: list[dict[str, Any]] | None = None,
+                delay_ms: int = 0) -> PageOutput:
+        objects = objects or []
+        url_doc = None
+        if record is not None:
+            url_doc = {**record.to_doc(), "_id": url_id(crawl.id, crawl.round, record.fp), "_c": crawl.id,
+                       "_r": crawl.round}
+        ok = record is not None and record.outcome is Outcome.FETCHED and record.http_status < 400
+        result = PageResult(
+            member=lease.member, fp=fingerprint(lease.request.url), outcome=kind, ok=ok,
+            processed=bool(record and record.process_attempted), process_ok=bool(objects),
+            objects=len(objects), delay_ms=delay_ms, links=links or [],
+        )
+        return PageOutput(lease, result, url_doc, objects)
+
+    def _retry(self, crawl: CrawlInfo, lease: Lease) -> PageOutput:
+        return self._output(crawl, lease, Kind.RETRY)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def from_response(self, crawl: CrawlInfo, lease: Lease, response: Response) -> PageOutput:
+        req = lease.request
+        status = response.status
+        delay_ms = int(response.meta.get("cf_robots_delay_ms", 0))
+        if status in _RETRY_STATUSES and req.tries + 1 < self.max_tries:
+            return self._retry(crawl, lease)
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").strip()
+        record = self._record(
+            crawl, lease, Outcome.FETCHED, http_status=status, content_type=content_type,
+            content_length=len(response.body), robots_delay_ms=delay_ms,
+            proxy=str(response.meta.get("proxy") or ""),
+        )
+        links: list[Discovery] = []
+        objects: list[dict[str, Any]] = []
+        if 300 <= status < 400:
+            location = (response.headers.get(b"Location") or b"").decode("latin-1")
+            target = normalize(location, req.url) if location else None
+            if target:
+                record.redirected_to = target
+                if target != req.url and crawl.scope.follows(req.url, target):
+                    links.append(self._discovery(crawl, target, delta=0))
+        elif 200 <= status < 300 and isinstance(response, TextResponse) and content_type.lower().startswith(_HTML_TYPES):
+            page = read_page(response.body, req.url, root=response.selector.root)
+            followed = follow(crawl.scope, req.url, page.base, page.hrefs)
+            record.links = followed
+            record.title = page.title
+            links = [self._discovery(crawl, url) for url in followed]
+            if req.processable and page_matches(crawl.definition.page_process_pattern, response.text):
+                record.process_attempted = True
+                obj = self._object(crawl, record, response, page, len(page.hrefs))
+                record.diffbot_uri = obj["diffbotUri"]
+                objects.append(obj)
+        return self._output(crawl, lease, Kind.FETCHED, record, links, objects, delay_ms)
+
+    def from_failure(self, crawl: CrawlInfo, lease: Lease, failure: Failure) -> PageOutput:
+        if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
+            record = self._record(crawl, lease, Outcome.BLOCKED)
+            return self._output(crawl, lease, Kind.BLOCKED, record)
+        if lease.request.tries + 1 < self.max_tries:
+            return self._retry(crawl, lease)
+        record = self._record(crawl, lease, Outcome.FAILED, error=_error_text(failure))
+        return self._output(crawl, lease, Kind.FETCHED, record)
+
+    def exhausted(self, crawl: CrawlInfo, lease: Lease) -> PageOutput:
+        """A request whose leases kept expiring (its worker died each time): record it as failed."""
+        record = self._record(crawl, lease, Outcome.FAILED, error="lease expired")
+        record.tries = lease.request.tries
+        return self._output(crawl, lease, Kind.FETCHED, record)
+
+    def expansion(self, crawl: CrawlInfo, lease: Lease, links: list[str]) -> PageOutput:
+        """Re-send a crawled page's links now that its hop count is smaller."""
+        return self._output(crawl, lease, Kind.EXPANDED, links=[self._discovery(crawl, url) for url in links])
+
+    # ------------------------------------------------------------------ processing
+
+    def _object(self, crawl: CrawlInfo, record: UrlRecord, response: Response, page: Any, n_links: int
+                ) -> dict[str, Any]:
+        kind = "other"
+        og_type = response.xpath("//meta[@property='og:type']/@content").get("").strip().lower()
+        if og_type.startswith("article"):
+            kind = "article"
+        elif og_type.startswith("product"):
+            kind = "product"
+        fp = bytes.fromhex(record.fp)
+        return {
+            "_id": object_id(crawl.id, crawl.round, record.fp, 0),
+            "_c": crawl.id,
+            "_r": crawl.round,
+            "_t": record.crawled,
+            "type": kind,
+            "pageUrl": record.url,
+            "resolvedPageUrl": response.url,
+            "title": page.title,
+            "text": main_text(page.root),
+            "humanLanguage": page.language.split("-")[0].lower() if page.language else "",
+            "meta": {"description": page.description, "canonical": page.canonical, "language": page.language},
+            "links": n_links,
+            "diffbotUri": f"{kind}|3|{doc_id(fp)}",
+            "docId": doc_id(fp),
+            "crawlName": crawl.name,
+            "crawlRound": crawl.round,
+            "timestamp": int(record.crawled * 1000),
+        }

@@ -1,0 +1,40 @@
+"""Scrapy settings of a crawlfleet worker (deployment values come from crawlfleet.config).
+
+Redirects, retries, cookies, depth and offsite handling are off here because the frontier
+does them for every worker at once: a redirect target is a discovered URL (scope,
+dedupe and politeness apply), a failed download goes back to the queue with a try
+counted, and scope is the crawl's, not the spider's.
+"""
+
+BOT_NAME = "crawlfleet"
+SPIDER_MODULES = ["spiders.fleet"]
+NEWSPIDER_MODULE = "spiders"
+
+SCHEDULER = "spiders.scheduler.FrontierScheduler"
+ITEM_PIPELINES = {"spiders.pipelines.CommitPipeline": 100}
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "spiders.middlewares.PoliteRobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+}
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+}
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
+COOKIES_ENABLED = False
+HTTPERROR_ALLOW_ALL = True
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # an open control port on every worker is not something to ship by default
+DOWNLOAD_DELAY = 0
+RANDOMIZE_DOWNLOAD_DELAY = False
+AUTOTHROTTLE_ENABLED = False
+DNSCACHE_ENABLED = True
+LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 60.0
