@@ -65,6 +65,7 @@ def _limits(definition: CrawlDefinition) -> dict[str, Any]:
         "max_proc": definition.max_to_process,
         "max_hops": definition.max_hops,
         "delay_ms": int(round(definition.crawl_delay * 1000)),
+        "robots": int(definition.obey_robots),
     }
 
 

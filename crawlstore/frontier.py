@@ -64,7 +64,7 @@ class PageResult:
     processed: bool = False  # processing was attempted
     process_ok: bool = False
     objects: int = 0
-    delay_ms: int = 0  # the host's robots.txt Crawl-delay, if any
+    delay_ms: int = -1  # the host's robots.txt Crawl-delay in ms as found (-1: robots.txt not consulted)
     links: Sequence[Discovery] = ()
 
 

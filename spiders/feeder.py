@@ -26,7 +26,7 @@ __all__ = ["Feeder"]
 log = logging.getLogger(__name__)
 
 ACTIVE_REFRESH = 5.0  # seconds between re-reads of the active set without a wake-up
-IDLE_WAIT = 5.0  # longest wait on the wake-up channel when no crawl is active
+IDLE_WAIT = 1.0  # longest wait on the wake-up channel when no crawl is active (waiting sends nothing)
 BUSY_WAIT = 1.0  # longest wait when crawls are active but nothing of theirs is due
 
 

@@ -70,7 +70,7 @@ class PageBuilder:
 
     def _output(self, crawl: CrawlInfo, lease: Lease, kind: str, record: UrlRecord | None = None,
                 links: list[Discovery] | None = None, objects: list[dict[str, Any]] | None = None,
-                delay_ms: int = 0) -> PageOutput:
+                delay_ms: int = -1) -> PageOutput:
         objects = objects or []
         url_doc = None
         if record is not None:
@@ -84,21 +84,18 @@ class PageBuilder:
         )
         return PageOutput(lease, result, url_doc, objects)
 
-    def _retry(self, crawl: CrawlInfo, lease: Lease) -> PageOutput:
-        return self._output(crawl, lease, Kind.RETRY)
-
     # ------------------------------------------------------------------ outcomes
 
     def from_response(self, crawl: CrawlInfo, lease: Lease, response: Response) -> PageOutput:
         req = lease.request
         status = response.status
-        delay_ms = int(response.meta.get("cf_robots_delay_ms", 0))
+        delay_ms = int(response.meta.get("cf_robots_delay_ms", -1))
         if status in _RETRY_STATUSES and req.tries + 1 < self.max_tries:
-            return self._retry(crawl, lease)
+            return self._output(crawl, lease, Kind.RETRY, delay_ms=delay_ms)
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").strip()
         record = self._record(
             crawl, lease, Outcome.FETCHED, http_status=status, content_type=content_type,
-            content_length=len(response.body), robots_delay_ms=delay_ms,
+            content_length=len(response.body), robots_delay_ms=max(delay_ms, 0),
             proxy=str(response.meta.get("proxy") or ""),
         )
         links: list[Discovery] = []
@@ -123,14 +120,15 @@ class PageBuilder:
                 objects.append(obj)
         return self._output(crawl, lease, Kind.FETCHED, record, links, objects, delay_ms)
 
-    def from_failure(self, crawl: CrawlInfo, lease: Lease, failure: Failure) -> PageOutput:
+    def from_failure(self, crawl: CrawlInfo, lease: Lease, failure: Failure, meta: dict[str, Any]) -> PageOutput:
+        delay_ms = int(meta.get("cf_robots_delay_ms", -1))
         if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
-            record = self._record(crawl, lease, Outcome.BLOCKED)
-            return self._output(crawl, lease, Kind.BLOCKED, record)
+            record = self._record(crawl, lease, Outcome.BLOCKED, robots_delay_ms=max(delay_ms, 0))
+            return self._output(crawl, lease, Kind.BLOCKED, record, delay_ms=delay_ms)
         if lease.request.tries + 1 < self.max_tries:
-            return self._retry(crawl, lease)
+            return self._output(crawl, lease, Kind.RETRY, delay_ms=delay_ms)
         record = self._record(crawl, lease, Outcome.FAILED, error=_error_text(failure))
-        return self._output(crawl, lease, Kind.FETCHED, record)
+        return self._output(crawl, lease, Kind.FETCHED, record, delay_ms=delay_ms)
 
     def exhausted(self, crawl: CrawlInfo, lease: Lease) -> PageOutput:
         """A request whose leases kept expiring (its worker died each time): record it as failed."""

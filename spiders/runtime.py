@@ -149,7 +149,7 @@ class Fleet:
     def on_failure(self, failure: Failure) -> PageOutput | None:
         request = failure.request  # type: ignore[attr-defined]
         lease: Lease = request.meta["cf_lease"]
-        return self._finish(lease, lambda crawl: self.builder.from_failure(crawl, lease, failure))
+        return self._finish(lease, lambda crawl: self.builder.from_failure(crawl, lease, failure, request.meta))
 
     def _finish(self, lease: Lease, build: Callable[[Any], PageOutput]) -> PageOutput | None:
         with self._lock:

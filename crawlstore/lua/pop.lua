@@ -31,7 +31,7 @@ if n > 0 then
     local qk = key('q:' .. host)
     local delay = host_delay(host)
     local inflight = num(redis.call('HGET', key('hinf'), host))
-    local room = math.min(n, host_cap(delay) - inflight)
+    local room = math.min(n, host_cap(host, delay) - inflight)
     local taken = 0
     while taken < room do
       local p = redis.call('LPOP', qk)
@@ -54,7 +54,7 @@ if n > 0 then
       redis.call('HINCRBY', JOB, 'q', -taken)
       n = n - taken
     end
-    if redis.call('LLEN', qk) == 0 or inflight + taken >= host_cap(delay) then
+    if redis.call('LLEN', qk) == 0 or inflight + taken >= host_cap(host, delay) then
       redis.call('ZREM', key('sched'), host)
     elseif taken > 0 then
       redis.call('ZADD', key('sched'), NOW, host)  -- rotate: other due hosts go first next time

@@ -19,6 +19,7 @@ local BITS = 0
 local BLOOM_M = 0
 local BLOOM_K = 0
 local ROUND = 0
+local ROBOTS = false   -- the crawl obeys robots.txt
 local WAKE = false
 
 local function key(suffix) return BASE .. suffix end
@@ -28,7 +29,7 @@ local function load(status_only)
   local t = redis.call('TIME')
   NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   NOW_S = tonumber(t[1])
-  local v = redis.call('HMGET', JOB, 'status', 'delay_ms', 'max_hops', 'dm', 'db', 'bm', 'bk', 'round')
+  local v = redis.call('HMGET', JOB, 'status', 'delay_ms', 'max_hops', 'dm', 'db', 'bm', 'bk', 'round', 'robots')
   CRAWL_DELAY = num(v[2])
   MAXHOPS = tonumber(v[3]) or -1
   MODE = v[4] or 'e'
@@ -36,6 +37,7 @@ local function load(status_only)
   BLOOM_M = num(v[6])
   BLOOM_K = num(v[7])
   ROUND = num(v[8])
+  ROBOTS = v[9] == '1'
   return v[1]
 end
 
@@ -49,9 +51,11 @@ local function host_delay(host)
   return math.max(CRAWL_DELAY, num(redis.call('HGET', key('hdelay'), host)))
 end
 
--- With a delay, one request of a host is in flight at a time, cluster-wide.
-local function host_cap(delay)
+-- With a delay, one request of a host is in flight at a time, cluster-wide. So too while
+-- the host's robots.txt Crawl-delay is unknown (no result of the host committed yet).
+local function host_cap(host, delay)
   if delay > 0 then return 1 end
+  if ROBOTS and redis.call('HEXISTS', key('hdelay'), host) == 0 then return 1 end
   return CONC
 end
 
@@ -61,7 +65,7 @@ local function schedule(host)
     redis.call('ZREM', key('sched'), host)
     return
   end
-  if num(redis.call('HGET', key('hinf'), host)) >= host_cap(host_delay(host)) then
+  if num(redis.call('HGET', key('hinf'), host)) >= host_cap(host, host_delay(host)) then
     redis.call('ZREM', key('sched'), host)
     return
   end
@@ -169,12 +173,13 @@ local function requeue(host, payload, front)
 end
 
 -- Give back what a lease held: the host slot (and its politeness delay) and a processing slot.
+-- delay_ms is the host's robots.txt Crawl-delay as the worker found it (-1: not consulted).
 local function release(host, payload, delay_ms)
   local flag = string.sub(payload, 1, 1)
   if flag == 'X' then return end
   if flag == 'P' then redis.call('HINCRBY', JOB, 'pres', -1) end
   redis.call('HINCRBY', key('hinf'), host, -1)
-  if delay_ms > CRAWL_DELAY then redis.call('HSET', key('hdelay'), host, delay_ms) end
+  if delay_ms >= 0 then redis.call('HSET', key('hdelay'), host, delay_ms) end
   local delay = host_delay(host)
   if delay > 0 then redis.call('HSET', key('hnext'), host, NOW + delay) end
   schedule(host)
@@ -185,7 +190,7 @@ local function reap(limit)
   for _, m in ipairs(expired) do
     redis.call('ZREM', key('leases'), m)
     local host, payload = split_member(m)
-    release(host, payload, 0)
+    release(host, payload, -1)
     requeue(host, payload, true)
     redis.call('HINCRBY', JOB, 'reaped', 1)
   end
