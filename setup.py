@@ -1,12 +1,14 @@
 """Packaging for crawlfleet: a self-hosted, horizontally scalable crawl service."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="crawlfleet",
     version="0.1.0",
     description="Self-hosted, horizontally scalable web crawling with a Diffbot Crawlbot-compatible API",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
@@ -33,6 +35,7 @@ setup(
             "pyyaml>=6",
             "jsonschema>=4.18",
             "check-jsonschema>=0.39,<1",
+            "hypothesis>=6.100",
             "ruff>=0.6",
             "mypy>=1.10",
         ],

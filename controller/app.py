@@ -15,12 +15,12 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 
-import redis
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crawlcore.errors import InvalidParameter
 from crawlfleet.config import Config
+from crawlstore.connection import connect_redis
 from crawlstore.crawls import CrawlStore
 from crawlstore.frontier import Frontier
 from crawlstore.mongo import connect, ensure_indexes
@@ -63,7 +63,7 @@ def _reconciler(crawls: CrawlStore, stop: threading.Event) -> None:
 def create_app(config: Config, *, clock: Callable[[], float] = time.time) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = redis.Redis.from_url(config.redis_url, socket_timeout=10, health_check_interval=30)
+        client = connect_redis(config.redis_url, cluster=config.redis_cluster, socket_timeout=10)
         db = connect(config.mongo_url, config.mongo_db)
         ensure_indexes(db)
         frontier = Frontier(client, config.key_prefix, config.host_concurrency)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import redis
 from pymongo.database import Database
+from redis.cluster import RedisCluster
 
 from crawlfleet.config import Config
 from crawlstore.crawls import CrawlStore
@@ -19,7 +20,7 @@ __all__ = ["Services"]
 @dataclass
 class Services:
     config: Config
-    redis: redis.Redis
+    redis: redis.Redis | RedisCluster
     db: Database
     crawls: CrawlStore
     tokens: TokenCache

@@ -64,7 +64,7 @@ async def _params(request: Request) -> Params:
 
 
 def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    return request.app.state.services
 
 
 def _base_url(svc: Services, request: Request) -> str:

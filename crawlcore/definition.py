@@ -156,6 +156,7 @@ def _email(param: str, raw: str) -> str:
 
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # RFC 9110 5.5: no controls but tab in a field value
 
 
 def _headers(param: str, raws: Sequence[str]) -> tuple[tuple[str, str], ...]:
@@ -163,7 +164,7 @@ def _headers(param: str, raws: Sequence[str]) -> tuple[tuple[str, str], ...]:
     for raw in raws:
         name, sep, value = raw.partition(":")
         name, value = name.strip(), value.strip()
-        if not sep or not _HEADER_NAME.fullmatch(name) or "\n" in value or "\r" in value:
+        if not sep or not _HEADER_NAME.fullmatch(name) or _CONTROL.search(value):
             raise InvalidParameter(param, f"each header must be 'Name:Value', got {raw!r}")
         headers.append((name, value))
     return tuple(headers)
@@ -250,10 +251,10 @@ def _changes(params: Params) -> dict[str, Any]:
 def parse_create(params: Params) -> CrawlDefinition:
     """A new crawl's definition from request parameters (name and seeds required)."""
     name = _name(params)
-    raw_seeds = _last(params, "seeds")
-    if raw_seeds is None or not raw_seeds.strip():
+    raw_seeds = " ".join(params.get("seeds", ()))
+    if not raw_seeds.strip():
         raise InvalidParameter("seeds", "at least one seed URL is required")
-    seeds = _seeds("seeds", " ".join(params["seeds"]))
+    seeds = _seeds("seeds", raw_seeds)
     return CrawlDefinition(name=name, seeds=seeds, **_changes(params))
 
 

@@ -82,7 +82,7 @@ def job_json(
 ) -> dict[str, Any]:
     """The job object of Diffbot's /v3/crawl response."""
     d, s = definition, state
-    seconds_left = int(round(s.next_round - now)) if s.status is Status.NEXT_ROUND else 0
+    seconds_left = round(s.next_round - now) if s.status is Status.NEXT_ROUND else 0
     return {
         "name": d.name,
         "type": "crawl",

@@ -2,7 +2,8 @@
 
     >>> from crawlcore.definition import CrawlDefinition
     >>> scope = Scope.of(CrawlDefinition("c", ("http://h.com/",)))
-    >>> follow(scope, "http://h.com/a", "http://h.com/a", ["b", "/c#x", "b", "http://other.org/", "mailto:x@h.com", "a"])
+    >>> hrefs = ["b", "/c#x", "b", "http://other.org/", "mailto:x@h.com", "a"]
+    >>> follow(scope, "http://h.com/a", "http://h.com/a", hrefs)
     ['http://h.com/b', 'http://h.com/c']
 """
 

@@ -19,6 +19,7 @@ A regular expression, when given, overrides the pattern (`UrlRule`).
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 __all__ = ["PatternTerm", "UrlPattern", "UrlRule", "compile_regex", "page_matches"]
@@ -83,8 +84,13 @@ class UrlPattern:
 
 
 def compile_regex(text: str) -> re.Pattern[str]:
-    """Compile a user's regular expression (raises re.error when it does not compile)."""
-    return re.compile(text)
+    """Compile a user's regular expression (raises re.error when it does not compile).
+
+    Python's warnings about constructs whose meaning may change (`[[a]`) are not errors.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return re.compile(text)
 
 
 @dataclass(frozen=True)

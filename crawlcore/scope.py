@@ -24,6 +24,7 @@ Rules (Diffbot's, made precise):
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from .definition import CrawlDefinition
@@ -41,6 +42,14 @@ def domain_root(seed_url: str) -> str:
     """
     host = host_of(seed_url)
     return host[4:] if host.startswith("www.") and host.count(".") >= 2 else host
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def within_hops(hop: int, max_hops: int) -> bool:
@@ -70,7 +79,7 @@ class Scope:
 
     def on_seed_domains(self, url: str) -> bool:
         host = host_of(url)
-        return any(host == root or host.endswith("." + root) for root in self.roots)
+        return any(host == root or (not _is_ip(root) and host.endswith("." + root)) for root in self.roots)
 
     def admits_seed(self, url: str) -> bool:
         """True when a seed passes the crawl pattern or regex (a filtered seed is not crawled)."""

@@ -62,7 +62,7 @@ def message(status: Status, seconds_to_next_round: int = 0) -> str:
 
 
 class Event(enum.Enum):
-    SEEDED = "seeded"  # seeds are in the frontier
+    SEEDED = "seeded"  # seeds are in the frontier (a new crawl, or seeds added by an update)
     NO_URLS = "no_urls"  # every seed was filtered out
     PAUSE = "pause"  # pause=1
     RESUME = "resume"  # pause=0
@@ -85,6 +85,8 @@ _ENDED = (S.MAX_ROUNDS, S.MAX_TO_CRAWL, S.MAX_TO_PROCESS, S.NO_URLS, S.COMPLETED
 
 _TABLE: dict[tuple[Status, Event], Status] = {
     (S.INITIALIZING, E.SEEDED): S.IN_PROGRESS,
+    # an update that adds seeds to a crawl that ran out of URLs crawls them
+    **{(s, E.SEEDED): S.IN_PROGRESS for s in (S.NO_URLS, S.COMPLETED, S.SEEDS_FAILED)},
     (S.INITIALIZING, E.NO_URLS): S.NO_URLS,
     **{(s, E.PAUSE): S.PAUSED for s in _RUNNABLE},
     (S.PAUSED, E.RESUME): S.IN_PROGRESS,

@@ -14,6 +14,7 @@ Every URL a crawl stores or compares goes through `normalize` first, so that
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 __all__ = ["doc_id", "fingerprint", "host_of", "normalize", "normalize_seed"]
@@ -23,6 +24,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # so that existing escapes survive.
 _SAFE_PATH = "/%:@!$&'()*+,;=-._~"
 _SAFE_QUERY = _SAFE_PATH + "?"
+# Letters, digits, '-', '_' and '.': a DNS name or an IPv4 address (WHATWG forbids the rest).
+_HOST = re.compile(r"[a-z0-9_.-]+")
+_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
 
 
 def normalize(href: str, base: str | None = None) -> str | None:
@@ -59,7 +63,7 @@ def normalize_seed(seed: str) -> str | None:
     'https://example.com/docs'
     """
     seed = seed.strip()
-    if seed and "://" not in seed:
+    if seed and "://" not in seed and not _SCHEME.match(seed):  # `mailto:x` keeps its scheme (and fails)
         seed = "https://" + seed
     return normalize(seed)
 
@@ -84,10 +88,15 @@ def doc_id(fp: bytes) -> int:
 
 
 def _host(hostname: str) -> str:
+    """Lowercase ASCII host (IDNA-encoded); ValueError for characters no host may contain."""
     host = hostname.lower().rstrip(".")
-    if host.isascii():
-        return f"[{host}]" if ":" in host else host
-    return host.encode("idna").decode("ascii")
+    if ":" in host:  # an IPv6 literal; urlsplit has already validated it
+        return f"[{host}]"
+    if not host.isascii():
+        host = host.encode("idna").decode("ascii")
+    if not _HOST.fullmatch(host):
+        raise ValueError(f"invalid host {hostname!r}")
+    return host
 
 
 def _path(path: str) -> str:

@@ -51,16 +51,12 @@ class FrontierRequest:
 
     @classmethod
     def decode(cls, raw: bytes) -> FrontierRequest:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8")  # UnicodeDecodeError is a ValueError
         flag = text[:1]
-        if flag not in _FLAGS:
-            raise ValueError(f"not a frontier request: {raw[:40]!r}")
-        body = json.loads(text[1:])
-        return cls(
-            url=body["u"],
-            hop=int(body.get("h", 0)),
-            tries=int(body.get("t", 0)),
-            discovered=int(body.get("d", 0)),
-            processable=flag == "P",
-            expand=flag == "X",
-        )
+        body = json.loads(text[1:]) if flag in _FLAGS else None  # json.JSONDecodeError too
+        if not isinstance(body, dict) or not isinstance(body.get("u"), str):
+            raise ValueError(f"not a frontier request: {raw[:60]!r}")
+        numbers = [body.get(k, 0) for k in ("h", "t", "d")]
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+            raise ValueError(f"not a frontier request: {raw[:60]!r}")
+        return cls(body["u"], *numbers, processable=flag == "P", expand=flag == "X")

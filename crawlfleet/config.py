@@ -70,6 +70,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("redis_url", "REDIS_URL", str, None,
             "Redis holding definitions, frontier, dedupe and counters (`crawlfleet up` starts one if unset)."),
+    Setting("redis_cluster", "CRAWLFLEET_REDIS_CLUSTER", _bool, False,
+            "REDIS_URL points at a Redis Cluster (each crawl's keys share one hash slot)."),
     Setting("mongo_url", "MONGO_URL", str, None,
             "MongoDB (or a MongoDB-wire server) holding objects, URL reports, job records and tokens."),
     Setting("mongo_db", "CRAWLFLEET_MONGO_DB", str, "crawlfleet", "MongoDB database name."),
@@ -117,6 +119,7 @@ class Config:
     """The typed settings of one process. Build it with `Config.from_env`."""
 
     redis_url: str
+    redis_cluster: bool
     mongo_url: str
     mongo_db: str
     key_prefix: str
@@ -155,9 +158,8 @@ class Config:
                 values[setting.attr] = setting.cast(raw)
             except ValueError:
                 kind = getattr(setting.cast, "__name__", "value")
-                raise ConfigError(
-                    f"Config '{setting.env}' has value {raw!r}, which is not {_article(kind)} {kind}.".replace("  ", " ")
-                ) from None
+                expected = f"{_article(kind)} {kind}".strip()
+                raise ConfigError(f"Config '{setting.env}' has value {raw!r}, which is not {expected}.") from None
         return cls(**values)
 
     def replace(self, **changes: Any) -> Config:

@@ -25,6 +25,7 @@ from crawlcore.scope import Scope
 from crawlcore.status import Event, Snapshot, Status, observe, transition
 from crawlcore.urls import fingerprint, host_of
 
+from .connection import text
 from .frontier import Discovery, Frontier
 from .output import OutputStore
 
@@ -64,7 +65,7 @@ def _limits(definition: CrawlDefinition) -> dict[str, Any]:
         "max_crawl": definition.max_to_crawl,
         "max_proc": definition.max_to_process,
         "max_hops": definition.max_hops,
-        "delay_ms": int(round(definition.crawl_delay * 1000)),
+        "delay_ms": round(definition.crawl_delay * 1000),
         "robots": int(definition.obey_robots),
     }
 
@@ -161,6 +162,7 @@ class CrawlStore:
         seeds = seed_discoveries(definition, added_seeds)
         if seeds:
             self.frontier.add_seeds(crawl.id, seeds)
+            self.apply(crawl.id, Event.SEEDED)
         raised = (crawl.state.status is Status.MAX_TO_CRAWL and definition.max_to_crawl > crawl.state.crawled) or (
             crawl.state.status is Status.MAX_TO_PROCESS and definition.max_to_process > crawl.state.processed
         )
@@ -183,6 +185,8 @@ class CrawlStore:
             fields: dict[str, Any] = {}
             if target in _FINISHED:
                 fields["completed"] = self.clock()
+            elif current in _FINISHED:
+                fields["completed"] = 0
             found = self.frontier.set_status(crawl_id, [current], target, fields)
             if found is None:
                 return None
@@ -206,7 +210,7 @@ class CrawlStore:
     def reconcile_active(self) -> None:
         """Repair the active set from the crawls' statuses (heals races between status changes)."""
         for raw in self.frontier.redis.smembers(self.frontier.globals.crawls):
-            crawl_id = raw.decode()
+            crawl_id = text(raw)
             live = self.frontier.state(crawl_id)
             if live is None:
                 self.frontier.redis.srem(self.frontier.globals.crawls, crawl_id)

@@ -12,19 +12,21 @@ their requests go back to the queue with one more try counted.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 from crawlcore.job import JobState
 from crawlcore.status import Snapshot, Status
 
+from .connection import Client, text
 from .keys import CrawlKeys, GlobalKeys
 
-__all__ = ["CommitResult", "Discovery", "Frontier", "Outcome", "PopResult", "PageResult"]
+__all__ = ["CommitResult", "Discovery", "Frontier", "Outcome", "PageResult", "PopResult"]
 
 _SCRIPTS = ("pop", "commit", "seed", "renew", "status")
 
@@ -92,11 +94,12 @@ def _snapshot(raw: Sequence[Any]) -> Snapshot | None:
 class Frontier:
     """Frontier operations for every crawl in one Redis (or Redis Cluster)."""
 
-    def __init__(self, client: redis.Redis, prefix: str, host_concurrency: int) -> None:
+    def __init__(self, client: Client, prefix: str, host_concurrency: int) -> None:
         self.redis = client
         self.prefix = prefix
         self.globals = GlobalKeys(prefix)
         self.host_concurrency = host_concurrency
+        self.cluster = isinstance(client, RedisCluster)
         self._scripts = {name: client.register_script(_script_source(name)) for name in _SCRIPTS}
 
     def keys(self, crawl_id: str) -> CrawlKeys:
@@ -104,7 +107,7 @@ class Frontier:
 
     def _call(self, name: str, crawl_id: str, args: Sequence[Any], client: Any = None) -> Any:
         k = self.keys(crawl_id)
-        base = [k.base, self.globals.wake, self.host_concurrency]
+        base: list[Any] = [k.base, self.globals.wake, self.host_concurrency]
         return self._scripts[name](keys=[k.job], args=[*base, *args], client=client or self.redis)
 
     # ------------------------------------------------------------------ create / seed
@@ -132,29 +135,37 @@ class Frontier:
         raw = self._call("pop", crawl_id, [count, lease_ms])
         return PopResult(_snapshot(raw[0]), list(raw[1]), int(raw[2]))
 
-    def commit(self, crawl_id: str, results: Sequence[PageResult], client: Any = None) -> Any:
-        """Commit results; with a pipeline as `client`, returns nothing until it executes
-        (then parse each reply with `parse_commit`)."""
-        args: list[Any] = [len(results)]
-        for res in results:
-            args += [
-                res.member, res.outcome, int(res.ok), int(res.processed), int(res.process_ok),
-                res.objects, res.delay_ms, res.fp, len(res.links),
-            ]
-            for link in res.links:
-                args += [link.fp, json.dumps(link.url), link.host, "P" if link.processable else "C",
-                         link.hop_delta]
-        raw = self._call("commit", crawl_id, args, client)
-        return raw if client is not None else self.parse_commit(raw)
+    def commit(self, crawl_id: str, results: Sequence[PageResult]) -> CommitResult:
+        return self.commit_many({crawl_id: results})[crawl_id]
+
+    def commit_many(self, batches: Mapping[str, Sequence[PageResult]]) -> dict[str, CommitResult]:
+        """Commit the results of several crawls in one round trip (one script call each)."""
+        replies = self._each("commit", {cid: _commit_args(results) for cid, results in batches.items()})
+        return {cid: self._parse_commit(raw) for cid, raw in replies.items()}
 
     @staticmethod
-    def parse_commit(raw: Sequence[Any]) -> CommitResult:
+    def _parse_commit(raw: Sequence[Any]) -> CommitResult:
         corrections = {int(i) - 1: int(h) for i, h in raw[2]}
         return CommitResult(_snapshot(raw[0]), int(raw[1]), corrections)
 
-    def renew(self, crawl_id: str, members: Sequence[bytes], lease_ms: int, client: Any = None) -> Any:
-        """Extend leases; returns (or, pipelined, later yields) the members no longer held."""
-        return self._call("renew", crawl_id, [lease_ms, *members], client)
+    def renew(self, crawl_id: str, members: Sequence[bytes], lease_ms: int) -> list[bytes]:
+        return self.renew_many({crawl_id: members}, lease_ms)[crawl_id]
+
+    def renew_many(self, held: Mapping[str, Sequence[bytes]], lease_ms: int) -> dict[str, list[bytes]]:
+        """Extend leases; returns, per crawl, the members no longer held."""
+        replies = self._each("renew", {cid: [lease_ms, *members] for cid, members in held.items()})
+        return {cid: list(raw) for cid, raw in replies.items()}
+
+    def _each(self, script: str, calls: dict[str, list[Any]]) -> dict[str, Any]:
+        """Run one script per crawl: pipelined on a single Redis; on a Redis Cluster, where
+        redis-py cannot pipeline scripts, one call after another."""
+        if self.cluster or len(calls) == 1:
+            return {cid: self._call(script, cid, args) for cid, args in calls.items()}
+        with self.redis.pipeline(transaction=False) as pipe:
+            for cid, args in calls.items():
+                self._call(script, cid, args, pipe)
+            replies = pipe.execute()
+        return dict(zip(calls, replies, strict=True))
 
     # ------------------------------------------------------------------ status and state
 
@@ -180,20 +191,18 @@ class Frontier:
         return JobState.from_hash(text, leased=int(leased)), text
 
     def update_job(self, crawl_id: str, fields: dict[str, Any]) -> None:
-        self.redis.hset(self.keys(crawl_id).job, mapping=fields)
+        self.redis.hset(self.keys(crawl_id).job, mapping=fields)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ active set
 
     def active(self) -> set[str]:
-        return {m.decode() for m in self.redis.smembers(self.globals.active)}
+        return {text(m) for m in self.redis.smembers(self.globals.active)}
 
     def sync_active(self, crawl_id: str, status: Status | None) -> None:
         """Make the active set agree with a crawl's status (None: the crawl is gone)."""
         if status is Status.IN_PROGRESS:
-            with self.redis.pipeline(transaction=False) as pipe:
-                pipe.sadd(self.globals.active, crawl_id)
-                pipe.publish(self.globals.wake, crawl_id)
-                pipe.execute()
+            self.redis.sadd(self.globals.active, crawl_id)
+            self.redis.publish(self.globals.wake, crawl_id)
         else:
             self.redis.srem(self.globals.active, crawl_id)
 
@@ -205,16 +214,26 @@ class Frontier:
         job = self.redis.hmget(k.job, "round", "dm", "db")
         rounds = int(job[0] or 0) + 1
         bits = int(job[2] or 0)
-        hosts = [h.decode() for h in self.redis.smembers(k.hosts)]
+        hosts = [text(h) for h in self.redis.smembers(k.hosts)]
         names = k.fixed() + [k.queue(h) for h in hosts]
         for r in range(rounds):
             names.append(k.bloom(r))
             names += [k.seen(r, b) for b in range(1 << bits)]
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.srem(self.globals.active, crawl_id)
-            for start in range(0, len(names), 1000):
-                pipe.unlink(*names[start : start + 1000])
-            pipe.execute()
+        self.redis.srem(self.globals.active, crawl_id)
+        for start in range(0, len(names), 1000):  # one command per chunk: all keys share the crawl's slot
+            self.redis.unlink(*names[start : start + 1000])
+
+
+def _commit_args(results: Sequence[PageResult]) -> list[Any]:
+    args: list[Any] = [len(results)]
+    for res in results:
+        args += [
+            res.member, res.outcome, int(res.ok), int(res.processed), int(res.process_ok),
+            res.objects, res.delay_ms, res.fp, len(res.links),
+        ]
+        for link in res.links:
+            args += [link.fp, json.dumps(link.url), link.host, "P" if link.processable else "C", link.hop_delta]
+    return args
 
 
 def _seed_args(seeds: Iterable[Discovery]) -> list[Any]:

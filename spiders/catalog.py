@@ -12,10 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import redis
-
 from crawlcore.definition import CrawlDefinition
 from crawlcore.scope import Scope
+from crawlstore.connection import Client, text
 from crawlstore.keys import CrawlKeys
 
 __all__ = ["Catalog", "CrawlInfo"]
@@ -34,7 +33,7 @@ class CrawlInfo:
 class Catalog:
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         keys: Callable[[str], CrawlKeys],
         *,
         refresh: float = 1.0,
@@ -67,7 +66,7 @@ class Catalog:
                 self.forget(crawl_id)
                 return None
             definition = CrawlDefinition.from_dict(json.loads(raw_def))
-            info = CrawlInfo(crawl_id, (name or b"").decode(), int(round_ or 0), int(version), definition,
+            info = CrawlInfo(crawl_id, text(name), int(round_ or 0), int(version), definition,
                              Scope.of(definition))
         with self._lock:
             self._entries[crawl_id] = (now, info)

@@ -8,6 +8,7 @@ a lease is acknowledged only after its page is stored, and storing twice is harm
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -115,10 +116,8 @@ class Committer(threading.Thread):
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 if time.monotonic() - self._renewed >= self.renew_every:
-                    try:
+                    with contextlib.suppress(PyMongoError, redis.RedisError):
                         self._renew()
-                    except (PyMongoError, redis.RedisError):
-                        pass
 
     # ------------------------------------------------------------------ steps
 
@@ -145,13 +144,10 @@ class Committer(threading.Thread):
         by_crawl: dict[str, list[PageOutput]] = defaultdict(list)
         for out in outputs:
             by_crawl[out.lease.crawl_id].append(out)
-        with self.frontier.redis.pipeline(transaction=False) as pipe:
-            for crawl_id, outs in by_crawl.items():
-                self.frontier.commit(crawl_id, [o.result for o in outs], client=pipe)
-            replies = pipe.execute()
+        replies = self.frontier.commit_many({cid: [o.result for o in outs] for cid, outs in by_crawl.items()})
         now = time.monotonic()
-        for (crawl_id, outs), reply in zip(by_crawl.items(), replies, strict=True):
-            committed = self.frontier.parse_commit(reply)
+        for crawl_id, outs in by_crawl.items():
+            committed = replies[crawl_id]
             if committed.snapshot is None:  # deleted meanwhile: remove what we just wrote
                 self.output.delete_ids(
                     [o.url_doc["_id"] for o in outs if o.url_doc is not None],
@@ -176,11 +172,8 @@ class Committer(threading.Thread):
         self._renewed = time.monotonic()
         if not held:
             return
-        with self.frontier.redis.pipeline(transaction=False) as pipe:
-            for crawl_id, members in held.items():
-                self.frontier.renew(crawl_id, members, self.lease_ms, client=pipe)
-            replies = pipe.execute()
-        lost = sum(len(r) for r in replies)
+        replies = self.frontier.renew_many(held, self.lease_ms)
+        lost = sum(len(r) for r in replies.values())
         if lost:
             log.info("committer: %d leases had expired before renewal", lost)
 
@@ -191,6 +184,6 @@ class Committer(threading.Thread):
             by_crawl[lease.crawl_id].append(
                 PageResult(lease.member, fingerprint(lease.request.url), Outcome.UNSTARTED)
             )
+        self.frontier.commit_many(by_crawl)
         for crawl_id, results in by_crawl.items():
-            self.frontier.commit(crawl_id, results)
             self.book.remove(crawl_id, [r.member for r in results])

@@ -32,7 +32,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
         self._delay_cap = float(crawler.settings.getfloat("CRAWLFLEET_ROBOTS_DELAY_CAP", 30.0))
         self._fetched: dict[str, float] = {}
 
-    async def process_request(self, request: Request, spider: Spider | None = None) -> None:  # type: ignore[override]
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if request.meta.get("dont_obey_robotstxt"):
             return
         netloc = urlparse_cached(request).netloc

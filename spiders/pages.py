@@ -44,6 +44,10 @@ class PageOutput:
     object_docs: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _is_html(content_type: str) -> bool:
+    return content_type.lower().startswith(_HTML_TYPES)
+
+
 def _error_text(failure: Failure) -> str:
     exc = failure.value
     text = str(exc).strip()
@@ -107,7 +111,7 @@ class PageBuilder:
                 record.redirected_to = target
                 if target != req.url and crawl.scope.follows(req.url, target):
                     links.append(self._discovery(crawl, target, delta=0))
-        elif 200 <= status < 300 and isinstance(response, TextResponse) and content_type.lower().startswith(_HTML_TYPES):
+        elif 200 <= status < 300 and isinstance(response, TextResponse) and _is_html(content_type):
             page = read_page(response.body, req.url, root=response.selector.root)
             followed = follow(crawl.scope, req.url, page.base, page.hrefs)
             record.links = followed

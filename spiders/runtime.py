@@ -18,10 +18,10 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
-from scrapy_redis.connection import get_redis
 from twisted.python.failure import Failure
 
 from crawlfleet.config import Config
+from crawlstore.connection import connect_redis
 from crawlstore.crawls import CrawlStore
 from crawlstore.frontier import Frontier
 from crawlstore.mongo import connect, ensure_indexes
@@ -53,7 +53,7 @@ class Fleet:
 
     def start(self) -> None:
         cfg = self.config
-        client = get_redis(url=cfg.redis_url, health_check_interval=30)
+        client = connect_redis(cfg.redis_url, cluster=cfg.redis_cluster)
         self.frontier = Frontier(client, cfg.key_prefix, cfg.host_concurrency)
         db = connect(cfg.mongo_url, cfg.mongo_db)
         ensure_indexes(db)

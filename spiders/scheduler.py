@@ -78,7 +78,7 @@ class FrontierScheduler(BaseScheduler):
 
     def _wake_soon(self) -> None:
         """Called from the feeder thread: have the engine ask for requests now."""
-        reactor.callFromThread(self._wake)  # type: ignore[attr-defined]
+        reactor.callFromThread(self._wake)
 
     def _wake(self) -> None:
         engine = self.crawler.engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import signal
 import time
 import uuid
@@ -24,7 +25,7 @@ pytestmark = [pytest.mark.servers, pytest.mark.e2e]
 
 def _gaps(fetches: list[dict[str, object]]) -> list[float]:
     times = sorted(float(f["t"]) for f in fetches)  # type: ignore[arg-type]
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 def test_crawl_delay_holds_across_workers_while_other_hosts_run_at_full_speed(cluster: Cluster) -> None:
