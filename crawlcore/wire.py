@@ -59,4 +59,5 @@ class FrontierRequest:
         numbers = [body.get(k, 0) for k in ("h", "t", "d")]
         if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
             raise ValueError(f"not a frontier request: {raw[:60]!r}")
-        return cls(body["u"], *numbers, processable=flag == "P", expand=flag == "X")
+        hop, tries, discovered = numbers
+        return cls(body["u"], hop, tries, discovered, processable=flag == "P", expand=flag == "X")

@@ -58,7 +58,8 @@ def test_normalize_rejects_forbidden_host_characters(href: str) -> None:
     assert normalize(href) is None
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: the standard library encodes IDNA 2003 (transitional), so faß.de becomes fass.de; crawlcore stays stdlib-only")
+@pytest.mark.xfail(strict=True, reason="known limitation: the standard library encodes IDNA 2003 (transitional), "
+                   "so faß.de becomes fass.de; crawlcore stays stdlib-only")
 @pytest.mark.parametrize(
     ("href", "expected"),
     [
