@@ -38,11 +38,11 @@ class Page:
     description: str = ""
     canonical: str = ""
     language: str = ""
+    og_type: str = ""
 
 
-def _first(root: lxml.html.HtmlElement, xpath: str) -> str:
-    found = root.xpath(xpath)
-    return _SPACES.sub(" ", str(found[0])).strip() if found else ""
+def _clean(text: str | None) -> str:
+    return _SPACES.sub(" ", text).strip() if text else ""
 
 
 def read_page(body: bytes | str, url: str, root: lxml.html.HtmlElement | None = None) -> Page:
@@ -53,17 +53,28 @@ def read_page(body: bytes | str, url: str, root: lxml.html.HtmlElement | None = 
             root = lxml.html.document_fromstring(body)
         except (etree.ParserError, ValueError):
             return Page(None, url)
-    base_href = _first(root, "//base/@href")
-    base = urljoin(url, base_href) if base_href else url
-    return Page(
-        root=root,
-        base=base,
-        hrefs=[str(h) for h in _LINK_XPATH(root)],
-        title=_first(root, "//title/text()"),
-        description=_first(root, "//meta[translate(@name,'DESCRIPTION','description')='description']/@content"),
-        canonical=_first(root, "//link[translate(@rel,'CANONICAL','canonical')='canonical']/@href"),
-        language=_first(root, "/html/@lang") or _first(root, "//meta[@http-equiv='content-language']/@content"),
-    )
+    page = Page(root, url, hrefs=[str(h) for h in _LINK_XPATH(root)], language=_clean(root.get("lang")))
+    # One pass over the few elements that carry page metadata (first of each wins).
+    for element in root.iter("base", "title", "meta", "link"):
+        tag = element.tag
+        if tag == "title":
+            page.title = page.title or _clean(element.text_content())
+        elif tag == "base":
+            href = element.get("href")
+            if href and page.base == url:
+                page.base = urljoin(url, href.strip())
+        elif tag == "link":
+            if not page.canonical and "canonical" in (element.get("rel") or "").lower().split():
+                page.canonical = _clean(element.get("href"))
+        else:
+            name = (element.get("name") or element.get("property") or element.get("http-equiv") or "").lower()
+            if name == "description" and not page.description:
+                page.description = _clean(element.get("content"))
+            elif name == "og:type" and not page.og_type:
+                page.og_type = _clean(element.get("content")).lower()
+            elif name == "content-language" and not page.language:
+                page.language = _clean(element.get("content"))
+    return page
 
 
 def main_text(root: lxml.html.HtmlElement | None) -> str:

@@ -19,14 +19,15 @@ from twisted.python.failure import Failure
 from crawlcore.links import follow
 from crawlcore.patterns import page_matches
 from crawlcore.report import Outcome, UrlRecord
-from crawlcore.urls import doc_id, fingerprint, host_of, normalize
+from crawlcore.urls import fingerprint, host_of, normalize
 from crawlstore.frontier import Discovery, PageResult
 from crawlstore.frontier import Outcome as Kind
 from crawlstore.output import object_id, url_id
 
 from .catalog import CrawlInfo
-from .extract import main_text, read_page
+from .extract import read_page
 from .leases import Lease
+from .objects import build_object
 
 __all__ = ["PageBuilder", "PageOutput"]
 
@@ -119,9 +120,12 @@ class PageBuilder:
             links = [self._discovery(crawl, url) for url in followed]
             if req.processable and page_matches(crawl.definition.page_process_pattern, response.text):
                 record.process_attempted = True
-                obj = self._object(crawl, record, response, page, len(page.hrefs))
+                fp = bytes.fromhex(record.fp)
+                obj = build_object(page, url=req.url, resolved_url=response.url, fp=fp, crawl_name=crawl.name,
+                                   crawl_round=crawl.round, crawled=record.crawled)
                 record.diffbot_uri = obj["diffbotUri"]
-                objects.append(obj)
+                objects.append({"_id": object_id(crawl.id, crawl.round, record.fp, 0), "_c": crawl.id,
+                                "_r": crawl.round, "_t": record.crawled, **obj})
         return self._output(crawl, lease, Kind.FETCHED, record, links, objects, delay_ms)
 
     def from_failure(self, crawl: CrawlInfo, lease: Lease, failure: Failure, meta: dict[str, Any]) -> PageOutput:
@@ -143,34 +147,3 @@ class PageBuilder:
     def expansion(self, crawl: CrawlInfo, lease: Lease, links: list[str]) -> PageOutput:
         """Re-send a crawled page's links now that its hop count is smaller."""
         return self._output(crawl, lease, Kind.EXPANDED, links=[self._discovery(crawl, url) for url in links])
-
-    # ------------------------------------------------------------------ processing
-
-    def _object(self, crawl: CrawlInfo, record: UrlRecord, response: Response, page: Any, n_links: int
-                ) -> dict[str, Any]:
-        kind = "other"
-        og_type = response.xpath("//meta[@property='og:type']/@content").get("").strip().lower()
-        if og_type.startswith("article"):
-            kind = "article"
-        elif og_type.startswith("product"):
-            kind = "product"
-        fp = bytes.fromhex(record.fp)
-        return {
-            "_id": object_id(crawl.id, crawl.round, record.fp, 0),
-            "_c": crawl.id,
-            "_r": crawl.round,
-            "_t": record.crawled,
-            "type": kind,
-            "pageUrl": record.url,
-            "resolvedPageUrl": response.url,
-            "title": page.title,
-            "text": main_text(page.root),
-            "humanLanguage": page.language.split("-")[0].lower() if page.language else "",
-            "meta": {"description": page.description, "canonical": page.canonical, "language": page.language},
-            "links": n_links,
-            "diffbotUri": f"{kind}|3|{doc_id(fp)}",
-            "docId": doc_id(fp),
-            "crawlName": crawl.name,
-            "crawlRound": crawl.round,
-            "timestamp": int(record.crawled * 1000),
-        }

@@ -33,8 +33,10 @@ HTTPERROR_ALLOW_ALL = True
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # an open control port on every worker is not something to ship by default
 DOWNLOAD_DELAY = 0
-RANDOMIZE_DOWNLOAD_DELAY = False
 AUTOTHROTTLE_ENABLED = False
 DNSCACHE_ENABLED = True
+# One item per page: Scrapy would otherwise start CONCURRENT_ITEMS (100) asyncio tasks for
+# every response to process its output, which costs more than parsing the page.
+CONCURRENT_ITEMS = 1
 LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 60.0

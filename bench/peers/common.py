@@ -1,0 +1,116 @@
+"""What every crawler in the frontier benchmark shares: the parsing work and the output.
+
+Each page is parsed with crawlfleet's own code (`spiders.extract.read_page`, the scope and
+link rules of `crawlcore`, `spiders.objects.build_object`) and one object per page is
+stored in MongoDB in batches, so the peers do the same work per page as a crawlfleet
+worker, minus the URL report crawlfleet also writes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from pymongo import MongoClient
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+
+from crawlcore.definition import CrawlDefinition
+from crawlcore.links import follow
+from crawlcore.scope import Scope
+from crawlcore.urls import fingerprint
+from spiders.extract import read_page
+from spiders.objects import build_object
+
+BATCH = 200
+
+
+def peer_settings(concurrency: int, mongo_url: str, mongo_db: str, expect: int, out: str) -> dict[str, Any]:
+    return {
+        "CONCURRENT_REQUESTS": concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+        "DOWNLOAD_DELAY": 0,
+        "ROBOTSTXT_OBEY": True,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "LOG_LEVEL": "WARNING",
+        "USER_AGENT": "crawlfleet-bench/0.1",
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "CLOSESPIDER_ITEMCOUNT": expect,
+        "ITEM_PIPELINES": {"bench.peers.common.MongoPipeline": 100},
+        "EXTENSIONS": {"bench.peers.common.Timing": 100},
+        "BENCH_MONGO_URL": mongo_url,
+        "BENCH_MONGO_DB": mongo_db,
+        "BENCH_OUT": out,
+    }
+
+
+def parse_page(spider: Spider, response: Response) -> Iterator[Any]:
+    """Links to follow (as Requests) and the page's object: the same work a worker does."""
+    page = read_page(response.body, response.url, root=response.selector.root)
+    for url in follow(spider.scope, response.url, page.base, page.hrefs):  # type: ignore[attr-defined]
+        yield Request(url, callback=spider.parse)  # type: ignore[attr-defined]
+    yield build_object(page, url=response.url, resolved_url=response.url, fp=fingerprint(response.url),
+                       crawl_name=spider.name, crawl_round=0, crawled=time.time())
+
+
+def scope_for(seed: str) -> Scope:
+    return Scope.of(CrawlDefinition("bench", (seed,)))
+
+
+class MongoPipeline:
+    """Objects to MongoDB in batches of BATCH, the rest when the spider closes."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.client: MongoClient = MongoClient(settings["BENCH_MONGO_URL"])
+        self.collection = self.client[settings["BENCH_MONGO_DB"]].objects
+        self.buffer: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> MongoPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        self.buffer.append(dict(item))
+        if len(self.buffer) >= BATCH:
+            self.collection.insert_many(self.buffer, ordered=False)
+            self.buffer = []
+        return item
+
+    def close_spider(self) -> None:
+        if self.buffer:
+            self.collection.insert_many(self.buffer, ordered=False)
+        self.client.close()
+
+
+class Timing:
+    """Writes {pages, seconds} from the first response to the close of the spider."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.out = crawler.settings["BENCH_OUT"]
+        self.first: float | None = None
+        self.items = 0
+        crawler.signals.connect(self._response, signal=signals.response_received)
+        crawler.signals.connect(self._item, signal=signals.item_scraped)
+        crawler.signals.connect(self._closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Timing:
+        return cls(crawler)
+
+    def _response(self, **kwargs: Any) -> None:
+        if self.first is None:
+            self.first = time.time()
+
+    def _item(self, **kwargs: Any) -> None:
+        self.items += 1
+
+    def _closed(self, **kwargs: Any) -> None:
+        seconds = time.time() - (self.first or time.time())
+        with open(self.out, "w") as fh:
+            json.dump({"pages": self.items, "seconds": seconds}, fh)
