@@ -136,7 +136,7 @@ class Bench:
     def job(self, name: str) -> dict[str, Any]:
         resp = self.api.get("/v3/crawl", params={"token": self.token, "name": name})
         resp.raise_for_status()
-        return resp.json()["jobs"][0]  # type: ignore[no-any-return]
+        return resp.json()["jobs"][0]
 
     def wait(self, name: str, timeout: float = 3600) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -16,7 +16,7 @@ from typing import Any
 from pymongo import MongoClient
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.http import Response
+from scrapy.http import TextResponse
 
 from crawlcore.definition import CrawlDefinition
 from crawlcore.links import follow
@@ -49,11 +49,11 @@ def peer_settings(concurrency: int, mongo_url: str, mongo_db: str, expect: int, 
     }
 
 
-def parse_page(spider: Spider, response: Response) -> Iterator[Any]:
+def parse_page(spider: Spider, response: TextResponse) -> Iterator[Any]:
     """Links to follow (as Requests) and the page's object: the same work a worker does."""
     page = read_page(response.body, response.url, root=response.selector.root)
     for url in follow(spider.scope, response.url, page.base, page.hrefs):  # type: ignore[attr-defined]
-        yield Request(url, callback=spider.parse)  # type: ignore[attr-defined]
+        yield Request(url, callback=spider.parse)
     yield build_object(page, url=response.url, resolved_url=response.url, fp=fingerprint(response.url),
                        crawl_name=spider.name, crawl_round=0, crawled=time.time())
 

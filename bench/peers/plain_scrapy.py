@@ -11,7 +11,7 @@ from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.crawler import CrawlerProcess
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 
 from .common import parse_page, peer_settings, scope_for
 
@@ -28,6 +28,7 @@ class PlainSpider(Spider):
         yield Request(self.seed, callback=self.parse)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        assert isinstance(response, TextResponse)  # the benchmark site serves HTML only
         yield from parse_page(self, response)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 from scrapy.crawler import CrawlerProcess
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy_redis.spiders import RedisSpider
 
 from .common import parse_page, peer_settings, scope_for
@@ -28,6 +28,7 @@ class VanillaSpider(RedisSpider):
         self.scope = scope_for(start)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        assert isinstance(response, TextResponse)  # the benchmark site serves HTML only
         yield from parse_page(self, response)
 
 
