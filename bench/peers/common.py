@@ -41,6 +41,8 @@ def peer_settings(concurrency: int, mongo_url: str, mongo_db: str, expect: int, 
         "USER_AGENT": "crawlfleet-bench/0.1",
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "CLOSESPIDER_ITEMCOUNT": expect,
+        # as the crawlfleet worker sets it: without it Scrapy starts 100 asyncio tasks per response
+        "CONCURRENT_ITEMS": 1,
         "ITEM_PIPELINES": {"bench.peers.common.MongoPipeline": 100},
         "EXTENSIONS": {"bench.peers.common.Timing": 100},
         "BENCH_MONGO_URL": mongo_url,

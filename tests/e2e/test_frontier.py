@@ -135,3 +135,24 @@ def test_an_idle_worker_barely_talks_to_redis(cluster_env: dict[str, str], tmp_p
         finally:
             client.close()
             worker.stop()
+
+
+def test_a_url_whose_leases_keep_expiring_is_recorded_as_failed(own_cluster: Cluster) -> None:
+    """Each time a worker dies holding a URL, its lease expires and counts a try; after the last
+    try the next worker records the URL as failed instead of fetching it again."""
+    from crawlstore.frontier import Frontier
+
+    site = generate_site(3, links_per_page=1, seed=41, page_bytes=300)
+    with SiteProcess(site) as server:
+        name = unique("poison")
+        job = own_cluster.create(name, server.base_url + "/", maxHops=0)  # no worker runs yet
+        frontier = Frontier(own_cluster.redis, own_cluster.env["CRAWLFLEET_KEY_PREFIX"], host_concurrency=8)
+        for _ in range(3):  # a "worker" leases the seed and dies, three times
+            assert len(frontier.pop(job["id"], 1, 100).members) == 1
+            time.sleep(0.15)
+        own_cluster.add_worker()
+        own_cluster.wait(name, {10}, timeout=60)  # its only seed never got fetched
+        (row,) = own_cluster.url_report(name)
+        assert row["Crawl Status"] == "Failed after 3 tries: lease expired"
+        assert row["Crawl Try #"] == "3"
+        assert server.fetches() == []
