@@ -31,7 +31,9 @@ ENV PATH=/opt/crawlfleet/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     SCRAPY_SETTINGS_MODULE=spiders.settings \
     CRAWLFLEET_HOST=0.0.0.0 \
-    CRAWLFLEET_PORT=8000
+    CRAWLFLEET_PORT=8000 \
+    CRAWLFLEET_METRICS_HOST=0.0.0.0 \
+    CRAWLFLEET_METRICS_PORT=9410
 
 # A numeric UID so Kubernetes' runAsNonRoot can verify it.
 RUN groupadd --system --gid 10001 crawlfleet \
@@ -43,11 +45,12 @@ COPY --from=build /opt/crawlfleet /opt/crawlfleet
 WORKDIR /home/crawlfleet
 USER 10001:10001
 
-EXPOSE 8000
+# 8000: the controller's API, /metrics, /healthz, /readyz; 9410: a worker's /metrics and /healthz.
+EXPOSE 8000 9410
 
-# No HEALTHCHECK here: the same image runs workers, which serve no HTTP. The
-# controller's check (GET /healthz) lives in docker-compose.yml (and, later, in
-# the Kubernetes probes).
+# No HEALTHCHECK here: the same image runs the controller (GET /healthz on 8000) and workers
+# (`python -m spiders.health`, GET /healthz on 9410); docker-compose.yml and the Kubernetes
+# probes in deploy/k8s give each role its own.
 
 ENTRYPOINT ["crawlfleet"]
 CMD ["controller"]

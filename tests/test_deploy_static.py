@@ -10,7 +10,10 @@ Nothing here needs a Docker engine or the network:
   setting of `crawlfleet.config.SETTINGS` whose value casts;
 * the stores keep their data (AOF, named volumes), have healthchecks, and workers scale;
 * the Dockerfile is read instruction by instruction: python:3.11 base, `pip install .`,
-  non-root USER, `ENTRYPOINT ["crawlfleet"]`; hadolint runs too when it is installed.
+  non-root USER, `ENTRYPOINT ["crawlfleet"]`; hadolint runs too when it is installed;
+* monitoring: workers have a liveness healthcheck, Prometheus mounts deploy/prometheus and
+  scrapes every controller and worker, Grafana mounts the provisioning and dashboard folders
+  at the paths its provisioning files name.
 """
 
 from __future__ import annotations
@@ -435,8 +438,9 @@ def test_dockerfile_environment_and_exposed_port() -> None:
     assert sorted(set(ours) - KNOWN_ENV) == []
     config = Config.from_env(ours, require_stores=False)
     assert config.host == "0.0.0.0"
+    assert config.metrics_host == "0.0.0.0", "a worker's /metrics must be reachable from outside its container"
     expose = last(final_stage(), "EXPOSE")
-    assert expose is not None and expose.args.split() == [str(config.port)]
+    assert expose is not None and expose.args.split() == [str(config.port), str(config.metrics_port)]
 
 
 def hadolint_binary() -> str | None:
@@ -538,3 +542,78 @@ def test_dockerignore_leaves_out(path: str) -> None:
 )
 def test_dockerignore_keeps_what_pip_install_needs(path: str) -> None:
     assert not dockerignored(path)
+
+
+# --------------------------------------------------------------------------- compose: monitoring
+
+
+def bind_mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """Container path -> host path of a service's bind mounts (relative to the compose file)."""
+    return {
+        target: (COMPOSE_FILE.parent / source).resolve()
+        for target, source in mounts(service).items()
+        if source.startswith((".", "/"))
+    }
+
+
+def test_worker_healthcheck_is_the_liveness_probe(services: dict) -> None:
+    words = healthcheck_words(services["worker"])
+    assert words[:4] == ["CMD", "python", "-m", "spiders.health"], words
+    health = importlib.import_module("spiders.health")
+    assert callable(health.main)
+    assert services["worker"]["healthcheck"].get("start_period"), "workers connect to the stores first"
+
+
+def test_prometheus_mounts_its_config_and_rules(services: dict) -> None:
+    prom = services["prometheus"]
+    assert prom["image"].startswith("prom/prometheus:")
+    config_flag = next(arg for arg in prom["command"] if arg.startswith("--config.file="))
+    config_path = config_flag.split("=", 1)[1]
+    host_dirs = bind_mounts(prom)
+    container_dir = str(Path(config_path).parent)
+    assert container_dir in host_dirs, f"{container_dir} is not a bind mount: {prom.get('volumes')}"
+    host_config = host_dirs[container_dir] / Path(config_path).name
+    assert host_config == ROOT / "deploy" / "prometheus" / "prometheus.yml"
+    config = yaml.safe_load(host_config.read_text(encoding="utf-8"))
+    for rule_file in config["rule_files"]:
+        assert (host_config.parent / rule_file).is_file(), rule_file
+
+
+def test_prometheus_scrapes_the_controller_and_every_worker(services: dict) -> None:
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    controller = Config.from_env(environment(services["controller"]))
+    assert jobs["crawlfleet-controller"]["static_configs"][0]["targets"] == [f"controller:{controller.port}"]
+    # every replica of `worker`, on the port the image's environment gives workers
+    worker_env = {**env_vars(final_stage()), **environment(services["worker"])}
+    worker = Config.from_env({k: v for k, v in worker_env.items() if k in KNOWN_ENV})
+    assert worker.metrics_port > 0 and worker.metrics_host == "0.0.0.0"
+    assert jobs["crawlfleet-worker"]["dns_sd_configs"] == [
+        {"names": ["worker"], "type": "A", "port": worker.metrics_port, "refresh_interval": "15s"}
+    ]
+
+
+def test_grafana_is_provisioned_with_the_datasource_and_dashboard(services: dict) -> None:
+    grafana = services["grafana"]
+    host_dirs = bind_mounts(grafana)
+    provisioning = host_dirs["/etc/grafana/provisioning"]
+    assert provisioning == ROOT / "deploy" / "grafana" / "provisioning"
+    datasources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text(encoding="utf-8"))
+    (source,) = datasources["datasources"]
+    url = urlsplit(source["url"])
+    assert source["type"] == "prometheus" and url.hostname == "prometheus" and url.port == 9090
+    assert "prometheus" in services
+    providers = yaml.safe_load((provisioning / "dashboards" / "crawlfleet.yml").read_text(encoding="utf-8"))
+    path = providers["providers"][0]["options"]["path"]
+    assert host_dirs[path] == ROOT / "deploy" / "grafana" / "dashboards"
+    assert (host_dirs[path] / "crawlfleet.json").is_file()
+    home = environment(grafana)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(path + "/") and (host_dirs[path] / Path(home).name).is_file()
+
+
+@pytest.mark.parametrize("name", ["prometheus", "grafana"])
+def test_monitoring_keeps_its_data_and_restarts(compose: dict, services: dict, name: str) -> None:
+    service = services[name]
+    assert service.get("restart") == "unless-stopped"
+    named = [source for source in mounts(service).values() if source in (compose.get("volumes") or {})]
+    assert named, f"{name} keeps its data on no named volume"
