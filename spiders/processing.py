@@ -1,0 +1,344 @@
+"""External processing services: an apiUrl that is not a Diffbot API is a service called the way
+Diffbot's APIs are, `GET {apiUrl}&url={pageUrl}` (crawlcore.api_url.service_url), returning
+`{"objects": [...]}`, a list of objects, or one object.
+
+Calls block, so they never run on the reactor thread: `ProcessingClient.submit` hands them to a
+bounded thread pool (the concurrency cap) and returns a future. Each call has a timeout (per
+socket operation and for the whole response) and retries connection errors, timeouts, 408, 429
+and 5xx with exponential backoff. A failure is never raised: the result carries the text for the
+URL report's "Process Response" and the client counts it.
+
+    client = ProcessingClient(concurrency=8, timeout=30.0, tries=3)
+    future = client.submit("http://127.0.0.1:9000/extract?key=k", "https://example.com/page")
+    result = future.result()          # ProcessResult(objects=[...], error="", status=200, tries=1)
+    client.close()
+
+Errors (ProcessResult.error), by cause:
+
+    "HTTP 404 from processing service"                       a status that is not retried
+    "HTTP 503 from processing service after 3 tries"         retried statuses, tries exhausted
+    "processing service unreachable after 3 tries: ..."      connection refused, DNS, reset
+    "processing service timed out after 3 tries"             no (complete) answer within the timeout
+    "processing service error 500: <its message>"            {"error": ..., "errorCode": ...} (Diffbot's shape)
+    "invalid response from processing service: ..."          not JSON, or JSON of another shape, or too large
+    "processing service blocked: private network address ..." the deployment's NetGuard refuses its address
+
+With a `guard` (the deployment's NetGuard, CRAWLFLEET_ALLOW_NETWORKS), the service's host is
+resolved and checked before each call, as crawled URLs are: a service on a private network must
+be allowlisted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawlcore.api_url import ApiSpec, parse_api_url, service_url
+from crawlcore.errors import InvalidParameter
+from crawlcore.netguard import NetGuard, ip_literal
+
+from .extractors import ExtractionError, custom_fields, extract, finish_objects
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_TRIES",
+    "PageProcessor",
+    "ProcessResult",
+    "Processed",
+    "ProcessingClient",
+    "parse_response",
+]
+
+DEFAULT_CONCURRENCY = 8  # calls in flight per worker process
+DEFAULT_TIMEOUT = 30.0  # seconds, per call
+DEFAULT_TRIES = 3
+DEFAULT_BACKOFF = 0.5  # seconds before the first retry, doubling
+MAX_BACKOFF = 10.0
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+MAX_OBJECTS = 1000
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What a service call produced: objects, or the error text for "Process Response"."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+    status: int = 0  # the last HTTP status (0: none arrived)
+    tries: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    @property
+    def response(self) -> str:
+        """The URL report's Process Response."""
+        return self.error or "Success"
+
+
+def parse_response(body: bytes) -> tuple[list[dict[str, Any]], str]:
+    """(objects, error) from a service's 2xx body.
+
+    >>> parse_response(b'{"objects": [{"type": "article", "title": "T"}]}')
+    ([{'type': 'article', 'title': 'T'}], '')
+    >>> parse_response(b'[{"title": "A"}, 7]')
+    ([{'title': 'A'}], '')
+    >>> parse_response(b'{"error": "Could not download page", "errorCode": 500}')
+    ([], 'processing service error 500: Could not download page')
+    >>> parse_response(b'<html>')[1]
+    'invalid response from processing service: not JSON'
+    """
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return [], "invalid response from processing service: not JSON"
+    if isinstance(data, dict) and "error" in data and "objects" not in data:
+        code = data.get("errorCode")
+        prefix = f"processing service error {code}" if code is not None else "processing service error"
+        return [], f"{prefix}: {str(data['error'])[:500]}"
+    if isinstance(data, dict) and "objects" in data:
+        data = data["objects"]
+    elif isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        return [], "invalid response from processing service: expected objects"
+    return [o for o in data if isinstance(o, dict)][:MAX_OBJECTS], ""
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class ProcessingClient:
+    """Calls external processing services from a bounded thread pool. Constructing it starts nothing;
+    threads start with the first call."""
+
+    def __init__(self, *, concurrency: int = DEFAULT_CONCURRENCY, timeout: float = DEFAULT_TIMEOUT,
+                 tries: int = DEFAULT_TRIES, backoff: float = DEFAULT_BACKOFF, user_agent: str = "crawlfleet",
+                 max_bytes: int = MAX_RESPONSE_BYTES, guard: NetGuard | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if concurrency < 1 or tries < 1 or timeout <= 0:
+            raise ValueError("concurrency and tries must be at least 1, timeout positive")
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.tries = tries
+        self.backoff = backoff
+        self.user_agent = user_agent
+        self.max_bytes = max_bytes
+        self.guard = guard
+        self._sleep = sleep
+        # No proxies from the environment: services are addressed exactly as configured.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self.stats = {"calls": 0, "succeeded": 0, "failed": 0, "retries": 0}
+
+    # ---------------------------------------------------------------- public
+
+    @property
+    def in_flight(self) -> int:
+        """Calls submitted and not finished (queued ones included): for back-pressure."""
+        return self._in_flight
+
+    def submit(self, api_url: str, page_url: str) -> Future[ProcessResult]:
+        """Queue a call; its future always completes with a ProcessResult."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="processing")
+            self._in_flight += 1
+            pool = self._pool
+        future = pool.submit(self.call, api_url, page_url)
+        future.add_done_callback(self._done)
+        return future
+
+    def call(self, api_url: str, page_url: str) -> ProcessResult:
+        """One call with its retries, blocking (what the pool runs)."""
+        url = service_url(api_url, page_url)
+        refusal = self._refusal(url)
+        if refusal:
+            return self._finish(ProcessResult([], refusal, 0, 1))
+        status = 0
+        error = ""
+        tries = 0
+        for tries in range(1, self.tries + 1):
+            if tries > 1:
+                with self._lock:
+                    self.stats["retries"] += 1
+                self._sleep(min(self.backoff * 2 ** (tries - 2), MAX_BACKOFF))
+            status, body, error, retry = self._fetch(url)
+            if error and retry:
+                continue
+            if error:
+                return self._finish(ProcessResult([], error, status, tries))
+            objects, problem = parse_response(body)
+            return self._finish(ProcessResult(objects, problem, status, tries))
+        suffix = f" after {tries} tries" if tries > 1 else ""
+        return self._finish(ProcessResult([], f"{error}{suffix}", status, tries))
+
+    def close(self, wait: bool = True) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=not wait)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _done(self, _future: Future[ProcessResult]) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _finish(self, result: ProcessResult) -> ProcessResult:
+        with self._lock:
+            self.stats["calls"] += 1
+            self.stats["succeeded" if result.ok else "failed"] += 1
+        return result
+
+    def _refusal(self, url: str) -> str:
+        """Why the guard refuses the service's address ('' when it does not, or there is no guard)."""
+        if self.guard is None:
+            return ""
+        host = urlsplit(url).hostname or ""
+        literal = ip_literal(host)
+        if literal is not None:
+            addresses = [literal]
+        else:
+            try:
+                addresses = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
+            except OSError as exc:
+                return f"processing service unreachable: {exc}"
+        reason = self.guard.refusal(host, addresses)
+        return f"processing service blocked: {reason}" if reason else ""
+
+    def _fetch(self, url: str) -> tuple[int, bytes, str, bool]:
+        """(status, body, error, retryable) of one GET."""
+        request = urllib.request.Request(url, headers={"User-Agent": self.user_agent, "Accept": "application/json"})
+        deadline = time.monotonic() + self.timeout
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                status = response.status
+                return status, self._read(response, deadline), "", False
+        except urllib.error.HTTPError as exc:
+            retry = exc.code in RETRY_STATUSES
+            exc.close()
+            return exc.code, b"", f"HTTP {exc.code} from processing service", retry
+        except _TooLarge:
+            return 200, b"", f"invalid response from processing service: larger than {self.max_bytes} bytes", False
+        except TimeoutError:
+            return 0, b"", "processing service timed out", True
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, TimeoutError | socket.timeout):
+                return 0, b"", "processing service timed out", True
+            return 0, b"", f"processing service unreachable: {reason}", True
+        except (ConnectionError, OSError) as exc:
+            return 0, b"", f"processing service unreachable: {exc}", True
+        except ValueError as exc:  # a URL urllib cannot send
+            return 0, b"", f"invalid processing service URL: {exc}", False
+
+    def _read(self, response: Any, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if time.monotonic() > deadline:
+                raise TimeoutError("response took longer than the timeout")
+            chunk = response.read(_CHUNK)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise _TooLarge()
+            chunks.append(chunk)
+
+
+# ---------------------------------------------------------------------------------------------
+# A crawl's page processing in the worker: built-in extractors run at once (on the tree Scrapy
+# parsed), external services through the ProcessingClient's pool.
+
+
+@dataclass
+class Processed:
+    """What processing a page gave: the stored objects and the URL report's "Process Response";
+    for an external service, `pending` is the call's future and `complete` finishes the output."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    response: str = ""
+    pending: Future[ProcessResult] | None = None
+    resolved_url: str = ""  # the page's final URL, for the objects of a pending call
+    handoff: bool = False  # a crawl-role worker hands the page to process workers (spiders.handoff)
+
+    @property
+    def deferred(self) -> bool:
+        """The objects come later: from a service call, or from a process worker."""
+        return self.pending is not None or self.handoff
+
+
+@functools.lru_cache(maxsize=1024)
+def _spec(api_url: str) -> ApiSpec:
+    return parse_api_url(api_url)
+
+
+class PageProcessor:
+    """Turns a processed page into objects under its crawl's apiUrl and `selectors`."""
+
+    def __init__(self, client: ProcessingClient | None = None, *, handoff: bool = False) -> None:
+        self.client = client or ProcessingClient()
+        self.handoff = handoff  # built-in extraction is left to process workers (CRAWLFLEET_ROLE=crawl)
+
+    @property
+    def in_flight(self) -> int:
+        """External calls not finished: pages the worker holds while a service works on them."""
+        return self.client.in_flight
+
+    def close(self) -> None:
+        self.client.close(wait=False)
+
+    def process(self, *, api_url: str, selectors: str, root: Any, url: str, resolved_url: str, fp: bytes,
+                crawl_id: str, crawl_name: str, crawl_round: int, crawled: float) -> Processed:
+        """Process one page; never raises (a failure is the Process Response)."""
+        try:
+            spec = _spec(api_url)
+            custom = custom_fields(selectors) if selectors.strip() else None
+        except InvalidParameter as exc:  # a definition stored before it was validated
+            return Processed([], f"Invalid processing settings: {exc}")
+        finish = functools.partial(finish_objects, url=url, resolved_url=resolved_url, fp=fp, crawl_id=crawl_id,
+                                   crawl_name=crawl_name, crawl_round=crawl_round, crawled=crawled)
+        if spec.external:
+            extra = custom.apply(root) if custom and root is not None else None
+            future = self.client.submit(spec.external_url, url)
+            return Processed([], "", future) if extra is None else Processed([{"custom": extra}], "", future)
+        if self.handoff:
+            return Processed([], "", None, resolved_url, handoff=True)
+        try:
+            objects = extract(spec, url=url, resolved_url=resolved_url, root=root, custom=custom)
+        except ExtractionError as exc:
+            return Processed([], str(exc))
+        if not objects:
+            return Processed([], "Could not parse the page as HTML")
+        return Processed(finish(objects), "Success")
+
+    @staticmethod
+    def complete(processed: Processed, result: ProcessResult, *, url: str, resolved_url: str, fp: bytes,
+                 crawl_id: str, crawl_name: str, crawl_round: int, crawled: float) -> Processed:
+        """The objects of an external call's result (custom fields added to each), once it is done."""
+        if not result.ok:
+            return Processed([], result.response)
+        extra = processed.objects[0]["custom"] if processed.objects else None
+        raw = [{**o, "custom": extra} if extra is not None else o for o in result.objects]
+        objects = finish_objects(raw, url=url, resolved_url=resolved_url, fp=fp, crawl_id=crawl_id,
+                                 crawl_name=crawl_name, crawl_round=crawl_round, crawled=crawled)
+        return Processed(objects, "Success" if objects else "Processing service returned no objects")
