@@ -1,0 +1,293 @@
+"""What /api/v1 handlers use: its stores (built once per controller from the app's services),
+the caller's identity, and authentication.
+
+A caller is a `Principal`: who owns the crawls it sees (`owner`, what `crawls.token` holds),
+its role and its rate-limit bucket. Credentials, checked in this order:
+
+- `X-API-Key: <key>`: a user's API key (the user's role) or a standalone token (role user;
+  admin for `crawlfleet token create --admin`);
+- `Authorization: Bearer <JWT>` from /auth/login or /auth/guest (HS256, `sub` = user id);
+- none: anonymous (public endpoints only).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import jwt
+from starlette.requests import Request
+
+from crawlcore.client_address import Network, client_address, parse_proxies
+from crawlfleet.config import Config
+from crawlstore.cancel import Canceller
+from crawlstore.ratelimit import GuestQuota, RateLimiter
+from crawlstore.reports import Reports
+from crawlstore.settings_store import SettingsStore
+from crawlstore.tokens import TokenInfo, TokenStore
+from crawlstore.users import ROLES, User, UserStore
+from crawlstore.webhooks import DeliveryStore, WebhookStore
+
+from ..services import Services
+from .aredis import AsyncRedis
+from .errors import Forbidden, Unauthorized
+
+__all__ = ["V1", "CacheMiss", "Principal", "authenticate", "bucket", "need", "revoked_key", "v1_of"]
+
+CACHE_TTL = 2.0  # seconds a key, user or crawl record is reused without asking MongoDB
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class TTLCache(Generic[K, V]):
+    """A small thread-safe cache whose entries expire; cleared whole when it grows too big."""
+
+    def __init__(self, ttl: float, size: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.clock = clock
+        self._data: dict[K, tuple[float, V]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> tuple[bool, V | None]:
+        hit = self._data.get(key)
+        if hit is None or hit[0] < self.clock():
+            return False, None
+        return True, hit[1]
+
+    def put(self, key: K, value: V) -> V:
+        with self._lock:
+            if len(self._data) >= self.size:
+                self._data.clear()
+            self._data[key] = (self.clock() + self.ttl, value)
+        return value
+
+    def drop(self, key: K) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+@dataclass(frozen=True)
+class Principal:
+    owner: str  # the crawls it sees: crawls.token == owner (admins see every crawl)
+    role: str
+    bucket: str  # rate-limit bucket
+    user: User | None = None
+    key: str = ""  # digest of the API key used, if any
+    jti: str = ""  # id of the JWT used, if any
+    exp: float = 0.0
+
+    def at_least(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+
+ANONYMOUS_ROLE = "anonymous"
+
+
+@dataclass
+class V1:
+    """The stores and helpers of /api/v1 for one controller (one app lifespan)."""
+
+    svc: Services
+    config: Config
+    users: UserStore
+    keys: TokenStore
+    settings: SettingsStore
+    reports: Reports
+    canceller: Canceller
+    hooks: WebhookStore
+    deliveries: DeliveryStore
+    limiter: RateLimiter
+    quota: GuestQuota
+    proxies: tuple[Network, ...]
+    jwt_secret: str
+    key_cache: TTLCache[str, TokenInfo | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
+    user_cache: TTLCache[str, User | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
+    record_cache: TTLCache[str, dict[str, Any] | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
+    worker_samples: dict[str, tuple[float, int]] = field(default_factory=dict)
+    housekeeper: Any = None
+    aredis: AsyncRedis | None = None
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.svc.clock
+
+    # ------------------------------------------------------------------ JWT
+
+    def issue(self, user: User) -> tuple[str, float]:
+        now = self.clock()
+        exp = now + self.config.jwt_ttl
+        claims = {"sub": user.id, "role": user.role, "iat": int(now), "exp": int(exp), "jti": uuid.uuid4().hex,
+                  "iss": "crawlfleet"}
+        return jwt.encode(claims, self.jwt_secret, algorithm="HS256"), exp
+
+    def revoke_jwt(self, jti: str, exp: float) -> None:
+        ttl = max(1, int(exp - self.clock()) + 1)
+        self.svc.redis.set(f"{self.config.key_prefix}:v1:jwt-revoked:{jti}", "1", ex=ttl)
+
+    # ------------------------------------------------------------------ cached lookups
+
+    def user(self, user_id: str) -> User | None:
+        hit, user = self.user_cache.get(user_id)
+        if not hit:
+            user = self.user_cache.put(user_id, self.users.get(user_id))
+        return user
+
+    def key(self, token: str) -> TokenInfo | None:
+        hit, info = self.key_cache.get(token)
+        if not hit:
+            info = self.key_cache.put(token, self.keys.lookup(token))
+        return info
+
+    def record(self, crawl_id: str, fresh: bool = False) -> dict[str, Any] | None:
+        hit, rec = (False, None) if fresh else self.record_cache.get(crawl_id)
+        if not hit:
+            rec = self.record_cache.put(crawl_id, self.reports.record(crawl_id))
+        return rec
+
+
+_LOCK = threading.Lock()
+
+
+def v1_of(app: Any) -> V1:
+    """The app's /api/v1 context, built on first use (connections and indexes: call it in a thread)."""
+    svc: Services = app.state.services
+    ctx: V1 | None = getattr(app.state, "api_v1", None)
+    if ctx is not None and ctx.svc is svc:
+        return ctx
+    with _LOCK:
+        ctx = getattr(app.state, "api_v1", None)
+        if ctx is not None and ctx.svc is svc:
+            return ctx
+        ctx = _build(svc)
+        app.state.api_v1 = ctx
+        from .housekeeper import Housekeeper
+
+        ctx.housekeeper = Housekeeper(ctx)
+        ctx.housekeeper.start()
+    return ctx
+
+
+def _build(svc: Services) -> V1:
+    config = svc.config
+    db, redis = svc.db, svc.redis
+    users = UserStore(db, clock=svc.clock)
+    users.ensure_indexes()
+    reports = Reports(db, svc.crawls.frontier)
+    reports.ensure_indexes()
+    hooks, deliveries = WebhookStore(db, svc.clock), DeliveryStore(db, svc.clock)
+    hooks.ensure_indexes()
+    deliveries.ensure_indexes()
+    settings = SettingsStore(db, redis, config.key_prefix, svc.clock)
+    return V1(
+        svc=svc, config=config, users=users, keys=TokenStore(db, svc.clock), settings=settings, reports=reports,
+        canceller=Canceller(svc.crawls), hooks=hooks, deliveries=deliveries,
+        limiter=RateLimiter(redis, f"{config.key_prefix}:v1", config.rate_window),
+        quota=GuestQuota(redis, f"{config.key_prefix}:v1", config.guest_crawls),
+        proxies=parse_proxies(config.trusted_proxies), jwt_secret=config.jwt_secret or settings.jwt_secret(),
+        aredis=AsyncRedis(config.redis_url, config.redis_cluster),
+    )
+
+
+# ---------------------------------------------------------------------- authentication
+
+def address_of(ctx: V1, request: Request) -> str:
+    peer = request.client.host if request.client else ""
+    return client_address(peer, request.headers, ctx.proxies)
+
+
+class CacheMiss(Exception):
+    """Authenticating needs a store: do it in a worker thread."""
+
+
+def _cached_key(ctx: V1, token: str) -> TokenInfo | None:
+    hit, info = ctx.key_cache.get(token)
+    if not hit:
+        raise CacheMiss
+    return info
+
+
+def _cached_user(ctx: V1, user_id: str) -> User | None:
+    hit, user = ctx.user_cache.get(user_id)
+    if not hit:
+        raise CacheMiss
+    return user
+
+
+def _from_key(ctx: V1, token: str, cached: bool) -> Principal:
+    info = _cached_key(ctx, token) if cached else ctx.key(token)
+    if info is None:
+        raise Unauthorized("Unknown, revoked or expired API key.")
+    if info.expires and info.expires <= ctx.clock():
+        raise Unauthorized("Unknown, revoked or expired API key.")
+    if info.owner:
+        user = _cached_user(ctx, info.owner) if cached else ctx.user(info.owner)
+        if user is None or user.disabled:
+            raise Unauthorized("The API key's user no longer exists or is disabled.")
+        return Principal(user.id, user.role, f"key:{info.key}", user, key=info.key)
+    return Principal(info.id, "admin" if info.admin else "user", f"key:{info.key}", key=info.key)
+
+
+def _from_jwt(ctx: V1, token: str, address: str, cached: bool) -> Principal:
+    try:
+        # exp is checked below against the controller's clock, the one that issued it
+        claims = jwt.decode(token, ctx.jwt_secret, algorithms=["HS256"], issuer="crawlfleet",
+                            options={"require": ["exp", "sub", "jti"], "verify_exp": False, "verify_iat": False})
+    except jwt.InvalidTokenError:
+        raise Unauthorized("Invalid login token.") from None
+    if claims["exp"] <= ctx.clock():  # our clock, not the system's (tests move it)
+        raise Unauthorized("The login token has expired: log in again.")
+    user = _cached_user(ctx, str(claims["sub"])) if cached else ctx.user(str(claims["sub"]))
+    if user is None or user.disabled:
+        raise Unauthorized("The login token's user no longer exists or is disabled.")
+    bucket = f"addr:{address}" if user.role == "guest" else f"user:{user.id}"
+    return Principal(user.id, user.role, bucket, user, jti=str(claims["jti"]), exp=float(claims["exp"]))
+
+
+def authenticate(ctx: V1, request: Request, address: str, *, cached: bool = False) -> Principal | None:
+    """The caller, None when anonymous; Unauthorized for bad credentials. Blocking (run it in a
+    thread) unless `cached`, which answers from the caches or raises CacheMiss. A logged-out JWT
+    is refused later, by the gate (`revoked_key`)."""
+    key = request.headers.get("x-api-key")
+    if key:
+        return _from_key(ctx, key.strip(), cached)
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthorized("Authorization must be 'Bearer <token>'.")
+        return _from_jwt(ctx, value.strip(), address, cached)
+    return None
+
+
+def revoked_key(ctx: V1, jti: str) -> str:
+    return f"{ctx.config.key_prefix}:v1:jwt-revoked:{jti}"
+
+
+def bucket(ctx: V1, principal: Principal | None, address: str) -> tuple[str, int]:
+    """The rate-limit bucket of a caller and its limit."""
+    if principal is None or principal.role == "guest":
+        return f"addr:{address}", ctx.config.rate_limit_anonymous
+    return principal.bucket, ctx.config.rate_limit
+
+
+def need(request: Request, role: str = "guest") -> Principal:
+    """The caller, who must be at least `role`."""
+    principal: Principal | None = request.scope.get("crawlfleet.principal")
+    if principal is None:
+        raise Unauthorized("This endpoint needs credentials: X-API-Key or Authorization: Bearer.")
+    if not principal.at_least(role):
+        raise Forbidden(f"This needs the {role} role; you are {principal.role}.")
+    return principal

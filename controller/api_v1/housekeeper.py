@@ -1,0 +1,176 @@
+"""Background work of /api/v1, one thread per controller:
+
+- finishes stops in progress (see crawlstore.cancel), on any replica;
+- turns crawl status changes into webhook events (one replica at a time: a Redis lock);
+- delivers due webhook deliveries (claimed atomically, so replicas share the work).
+
+The thread ends when its stores are closed (the app's lifespan ended), or with `halt`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from pymongo.errors import InvalidOperation
+
+from crawlcore.errors import InvalidParameter
+from crawlcore.lifecycle import events_for, status_name
+from crawlcore.status import Status
+from crawlcore.webhook import SIGNATURE_HEADER, retry_delay, sign
+
+from ..netcheck import check_seeds
+from .crawlspec import iso
+
+if TYPE_CHECKING:
+    from .context import V1
+
+__all__ = ["Housekeeper", "deliver"]
+
+log = logging.getLogger(__name__)
+TICK = 1.0
+LOCK_MS = 5000
+DELIVERY_TIMEOUT = 10.0
+MAX_DELIVERIES_PER_TICK = 20
+
+
+class Housekeeper:
+    def __init__(self, ctx: V1) -> None:
+        self.ctx = ctx
+        self.halt = threading.Event()
+        self.me = uuid.uuid4().hex
+        self._lock_key = f"{ctx.config.key_prefix}:v1:watcher"
+        self._seen_key = f"{ctx.config.key_prefix}:v1:seen"
+        self.thread = threading.Thread(target=self._run, name="api-v1-housekeeper", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.halt.wait(TICK):
+            try:
+                self.tick()
+            except InvalidOperation:  # MongoClient closed: the app this context belongs to has stopped
+                return
+            except Exception:
+                log.warning("/api/v1 housekeeping failed", exc_info=True)
+
+    def tick(self) -> None:
+        from .crawls import finish_stop
+
+        ctx = self.ctx
+        for record in ctx.reports.stopping():
+            finish_stop(ctx, record["_id"], bool((record.get("v1") or {}).get("stop", {}).get("seal")))
+        if self._leader():
+            self.watch()
+        for _ in range(MAX_DELIVERIES_PER_TICK):
+            delivery = ctx.deliveries.claim()
+            if delivery is None:
+                break
+            deliver(ctx, delivery)
+
+    def _leader(self) -> bool:
+        redis = self.ctx.svc.redis
+        if redis.set(self._lock_key, self.me, nx=True, px=LOCK_MS):
+            return True
+        holder = redis.get(self._lock_key)
+        if (holder.decode() if isinstance(holder, bytes) else holder) == self.me:
+            redis.pexpire(self._lock_key, LOCK_MS)
+            return True
+        return False
+
+    def watch(self) -> None:
+        """Compare each watched crawl's status with the last one seen; queue the events it means."""
+        ctx = self.ctx
+        hooks = ctx.hooks.active()
+        if not hooks:
+            return
+        by_owner: dict[str, list[dict[str, Any]]] = {}
+        for hook in hooks:
+            by_owner.setdefault(hook["owner"], []).append(hook)
+        redis = ctx.svc.redis
+        fields = {"status": 1, "v1": 1, "created": 1, "token": 1, "name": 1, "state": 1}
+        for record in ctx.reports.owners_crawls(list(by_owner), fields):
+            v1 = record.get("v1") or {}
+            name = status_name(Status(int(record.get("status", 0))), sealed=bool(v1.get("sealed")),
+                               stopping="stop" in v1, stopped=bool(v1.get("stopped")))
+            previous_raw = redis.hget(self._seen_key, record["_id"])
+            previous = previous_raw.decode() if isinstance(previous_raw, bytes) else previous_raw
+            if previous == name:
+                continue
+            redis.hset(self._seen_key, record["_id"], name)
+            payload = {"crawl": {"id": record["_id"], "name": record.get("name", ""), "status": name,
+                                 "job_status": int(record.get("status", 0)),
+                                 "created_at": iso(record.get("created")),
+                                 "items": int((record.get("state") or {}).get("objects", 0))}}
+            for event in events_for(previous, name):
+                for hook in by_owner[record["token"]]:
+                    if event not in hook["events"]:
+                        continue
+                    if previous is None and float(record.get("created", 0)) < hook["created"]:
+                        continue  # a crawl older than the webhook: not news
+                    ctx.deliveries.enqueue(hook, event, record["_id"], payload)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer (3xx, so a failed try), never followed: it could lead anywhere,
+    a private address included."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects())
+
+
+def deliver(ctx: V1, delivery: dict[str, Any]) -> bool:
+    """One attempt of a delivery; records the outcome and schedules the retry. True: delivered."""
+    hook = ctx.hooks.get(delivery["webhook"])
+    now = ctx.clock()
+    if hook is None:
+        ctx.deliveries.record(delivery, {"at": now, "status_code": 0, "error": "webhook deleted", "ms": 0},
+                              "failed", 0)
+        return False
+    body = delivery["body"].encode()
+    try:  # checked again at every try: the name may resolve elsewhere now than at registration
+        check_seeds(ctx.svc.guard, [hook["url"]])
+    except InvalidParameter as exc:
+        entry = {"at": now, "status_code": 0, "error": f"refused: {exc.problem}"[:200], "ms": 0}
+        ctx.deliveries.record(delivery, entry, "failed", 0)
+        return False
+    request = urllib.request.Request(hook["url"], data=body, method="POST", headers={
+        "Content-Type": "application/json",
+        "User-Agent": "crawlfleet-webhooks/1",
+        "X-Crawlfleet-Event": delivery["event"],
+        "X-Crawlfleet-Delivery": delivery["_id"],
+        SIGNATURE_HEADER: sign(hook["secret"], int(now), body),
+    })
+    started = time.monotonic()
+    code, error = 0, ""
+    try:
+        with _OPENER.open(request, timeout=DELIVERY_TIMEOUT) as response:
+            code = response.status
+    except urllib.error.HTTPError as exc:
+        code, error = exc.code, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        error = str(getattr(exc, "reason", exc))[:200]
+    entry = {"at": now, "status_code": code, "error": error, "ms": round((time.monotonic() - started) * 1000)}
+    if 200 <= code < 300:
+        ctx.deliveries.record(delivery, entry, "delivered", 0)
+        return True
+    attempts = int(delivery.get("attempts", 0)) + 1
+    if attempts >= ctx.config.webhook_attempts:
+        ctx.deliveries.record(delivery, entry, "failed", 0)
+    else:
+        ctx.deliveries.record(delivery, entry, "pending", now + retry_delay(attempts, ctx.config.webhook_backoff))
+    return False
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))

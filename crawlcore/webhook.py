@@ -1,0 +1,48 @@
+"""Webhook signatures and retry timing (pure).
+
+A delivery carries `X-Crawlfleet-Signature: t=<unix time>,v1=<hex HMAC-SHA256>` over
+`"<t>." + body` with the webhook's secret, so a receiver can check both origin and age:
+
+    >>> header = sign("s3cret", 1700000000, b'{"event":"crawl.completed"}')
+    >>> header[:13]
+    't=1700000000,'
+    >>> verify("s3cret", header, b'{"event":"crawl.completed"}', now=1700000100)
+    True
+    >>> [retry_delay(n, 10.0) for n in (1, 2, 3, 4)]
+    [10.0, 40.0, 160.0, 640.0]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+__all__ = ["SIGNATURE_HEADER", "retry_delay", "sign", "verify"]
+
+SIGNATURE_HEADER = "X-Crawlfleet-Signature"
+MAX_DELAY = 3600.0
+
+
+def _digest(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    return f"t={timestamp},v1={_digest(secret, timestamp, body)}"
+
+
+def verify(secret: str, header: str, body: bytes, *, now: float, tolerance: float = 300.0) -> bool:
+    """True when `header` signs `body` with `secret` and is at most `tolerance` seconds old."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs(now - timestamp) > tolerance:
+        return False
+    return hmac.compare_digest(parts.get("v1", ""), _digest(secret, timestamp, body))
+
+
+def retry_delay(attempt: int, base: float) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based): base * 4^(attempt-1), capped."""
+    return min(MAX_DELAY, base * 4 ** (attempt - 1))
