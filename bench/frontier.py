@@ -74,6 +74,7 @@ class Bench:
         self.env = {**os.environ, "PYTHONPATH": str(REPO), "REDIS_URL": self.redis.url, "MONGO_URL": self.mongo.url,
                     "CRAWLFLEET_MONGO_DB": "bench", "CRAWLFLEET_CONCURRENCY": str(CONCURRENCY),
                     "CRAWLFLEET_HOST_CONCURRENCY": str(4 * CONCURRENCY), "CRAWLFLEET_LOG_LEVEL": "WARNING",
+                    "CRAWLFLEET_ALLOW_NETWORKS": "127.0.0.0/8",
                     "CRAWLFLEET_PORT": str(free_port())}
         self.controller = self._spawn("controller", ["controller"])
         self.api = httpx.Client(base_url=f"http://127.0.0.1:{self.env['CRAWLFLEET_PORT']}", timeout=60)
@@ -98,7 +99,8 @@ class Bench:
         out = self.workdir / f"{kind}-{uuid.uuid4().hex[:6]}.json"
         db = f"peer{uuid.uuid4().hex[:6]}"
         cmd = [sys.executable, "-m", f"bench.peers.{kind}", "--start", start, "--expect", str(pages),
-               "--mongo", self.mongo.url, "--db", db, "--out", str(out), "--concurrency", str(CONCURRENCY)]
+               "--mongo", self.mongo.url, "--db", db, "--out", str(out), "--concurrency", str(CONCURRENCY),
+               "--processing", self.args.processing]
         if kind == "vanilla_redis":
             cmd += ["--redis", self.redis.url, "--key", f"vanilla{uuid.uuid4().hex[:6]}"]
         subprocess.run(cmd, cwd=REPO, env=self.env, check=True, stdout=subprocess.DEVNULL,
@@ -111,7 +113,8 @@ class Bench:
     # ---------------------------------------------------------------- crawlfleet
 
     def workers(self, n: int) -> list[ManagedProcess]:
-        procs = [self._spawn(f"worker-{i}", ["worker"]) for i in range(n)]
+        # each worker serves its metrics on a port of its own, as in a deployment (they cost what they cost)
+        procs = [self._spawn(f"worker-{i}", ["worker"], CRAWLFLEET_METRICS_PORT=str(free_port())) for i in range(n)]
         deadline = time.monotonic() + 60
         while self.client.hlen("cf:workers") < n:  # every worker has written its heartbeat
             if time.monotonic() > deadline:
@@ -151,7 +154,8 @@ class Bench:
     def crawlfleet(self, n_workers: int, start: str, pages: int) -> float:
         procs = self.workers(n_workers)
         try:
-            name, started = self.create(start)
+            # processing off: no URL matches the process regex (searched, so "^$" never matches a URL)
+            name, started = self.create(start, **({"urlProcessRegEx": "^$"} if self.args.processing == "off" else {}))
             job = self.wait(name)
             seconds = time.time() - started
             assert job["jobStatus"]["status"] == Status.COMPLETED, job["jobStatus"]
@@ -295,6 +299,9 @@ def main() -> None:
     parser.add_argument("--first-fetch-samples", type=int, default=20)
     parser.add_argument("--monitor-pages", type=int, default=5_000)
     parser.add_argument("--only", default="abcd", help="which crawlers to run, e.g. 'ac'")
+    parser.add_argument("--processing", choices=("off", "analyze"), default="off",
+                        help="off: pages are parsed for their links only (the frontier's own cost); analyze: "
+                             "every crawler also runs crawlfleet's default extraction and stores the objects")
     args = parser.parse_args()
 
     workdir = REPO / "bench" / "out" / time.strftime("frontier-%Y%m%d-%H%M%S")
@@ -321,6 +328,7 @@ def main() -> None:
         "d": lambda: bench.crawlfleet(2, start, args.pages),
     }
     results: dict[str, Any] = {"machine": machine(), "pages": args.pages, "concurrency": CONCURRENCY,
+                               "processing": args.processing,
                                "site_server": server_kind, "rounds": args.rounds}
     try:
         for r in range(args.rounds):
@@ -363,7 +371,7 @@ def report(r: dict[str, Any]) -> str:
     names = {"a": "plain Scrapy (1 process)", "b": "vanilla scrapy-redis (1 process)",
              "c": "crawlfleet, 1 worker", "d": "crawlfleet, 2 workers"}
     lines = [f"frontier benchmark: {r['pages']} pages, concurrency {r['concurrency']}, {r['site_server']}, "
-             f"median of {r['rounds']} interleaved rounds", ""]
+             f"processing {r['processing']}, median of {r['rounds']} interleaved rounds", ""]
     for k, rate in r.get("pages_per_second", {}).items():
         runs = ", ".join(f"{x:.0f}" for x in r["runs"][k])
         lines.append(f"  ({k}) {names[k]:<34} {rate:7.0f} pages/s   (runs: {runs})")

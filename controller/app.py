@@ -19,16 +19,20 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crawlcore.errors import InvalidParameter
+from crawlcore.netguard import NetGuard
+from crawlfleet.clock import make_clock
 from crawlfleet.config import Config
 from crawlstore.connection import connect_redis
 from crawlstore.crawls import CrawlStore
 from crawlstore.frontier import Frontier
 from crawlstore.mongo import connect, ensure_indexes
+from crawlstore.search import ensure_search_indexes
 from crawlstore.tokens import TokenStore
 
-from . import health, v3
+from . import api_v1, health, metrics, search, v3
 from .auth import TokenCache
 from .errors import ApiError, error_response
+from .notifier import Notifier
 from .services import Services
 
 __all__ = ["create_app"]
@@ -52,38 +56,52 @@ class CollapseSlashes:
         await self.app(scope, receive, send)
 
 
-def _reconciler(crawls: CrawlStore, stop: threading.Event) -> None:
-    while not stop.wait(RECONCILE_EVERY):
+def _maintenance(crawls: CrawlStore, stop: threading.Event) -> None:
+    """Start due rounds and purges every second; repair the active set every RECONCILE_EVERY."""
+    last_reconcile = time.monotonic()
+    while not stop.wait(1.0):
         try:
-            crawls.reconcile_active()
+            crawls.run_due()
+            if time.monotonic() - last_reconcile >= RECONCILE_EVERY:
+                last_reconcile = time.monotonic()
+                crawls.reconcile_active()
         except Exception:  # a store outage must not kill the loop; /readyz reports it
-            log.warning("active-set reconciliation failed", exc_info=True)
+            log.warning("crawl maintenance failed", exc_info=True)
 
 
-def create_app(config: Config, *, clock: Callable[[], float] = time.time) -> Starlette:
+def create_app(config: Config, *, clock: Callable[[], float] | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = connect_redis(config.redis_url, cluster=config.redis_cluster, socket_timeout=10)
         db = connect(config.mongo_url, config.mongo_db)
         ensure_indexes(db)
+        ensure_search_indexes(db)
         frontier = Frontier(client, config.key_prefix, config.host_concurrency)
+        now = clock or make_clock(config.clock, client, config.key_prefix)
         crawls = CrawlStore(frontier, db, dedupe=config.dedupe, bloom_error_rate=config.bloom_error_rate,
-                            clock=clock)
-        app.state.services = Services(config, client, db, crawls, TokenCache(TokenStore(db)), clock)
+                            max_crawls_per_token=config.max_crawls_per_token,
+                            lease_seconds=config.lease_seconds, clock=now)
+        app.state.services = Services(config, client, db, crawls, TokenCache(TokenStore(db)), now,
+                                      NetGuard.parse(config.allow_networks))
         stop = threading.Event()
-        thread = threading.Thread(target=_reconciler, args=(crawls, stop), name="reconciler", daemon=True)
+        thread = threading.Thread(target=_maintenance, args=(crawls, stop), name="maintenance", daemon=True)
         thread.start()
+        notifier = Notifier(crawls, public_url=config.public_url, smtp_url=config.smtp_url,
+                            smtp_from=config.smtp_from, clock=now)
+        notifier.start()
         try:
             yield
         finally:
             stop.set()
+            notifier.halt.set()
             client.close()
             db.client.close()
 
     app = Starlette(
-        routes=[*health.routes, *v3.routes],
+        routes=[*health.routes, *metrics.routes, *v3.routes, *search.routes, *api_v1.routes],
         exception_handlers={ApiError: error_response, InvalidParameter: error_response, Exception: error_response},
         lifespan=lifespan,
     )
+    metrics.instrument(app)  # before CollapseSlashes, which copies the scope, so it sees the matched route
     app.add_middleware(CollapseSlashes)
     return app

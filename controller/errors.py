@@ -3,6 +3,7 @@
     ApiError (500)
      ├── BadRequest (400)       a parameter is missing or malformed (names it)
      ├── Unauthorized (401)     no token, or an unknown or revoked one
+     ├── Forbidden (403)        the token may not do this (administrator actions)
      ├── NotFound (404)         no such crawl for this token (another token's crawl included)
      └── Unavailable (503)      a store does not answer
 
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse
 
 from crawlcore.errors import InvalidParameter
 
-__all__ = ["ApiError", "BadRequest", "NotFound", "Unauthorized", "Unavailable", "error_response"]
+__all__ = ["ApiError", "BadRequest", "Forbidden", "NotFound", "Unauthorized", "Unavailable", "error_response"]
 
 
 class ApiError(Exception):
@@ -33,6 +34,10 @@ class BadRequest(ApiError):
 
 class Unauthorized(ApiError):
     status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
 
 
 class NotFound(ApiError):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from pymongo.database import Database
 from redis.cluster import RedisCluster
 
+from crawlcore.netguard import NetGuard
 from crawlfleet.config import Config
 from crawlstore.crawls import CrawlStore
 
@@ -25,3 +26,4 @@ class Services:
     crawls: CrawlStore
     tokens: TokenCache
     clock: Callable[[], float]
+    guard: NetGuard = field(default_factory=NetGuard)  # which addresses seeds may resolve to

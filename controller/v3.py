@@ -24,10 +24,11 @@ from crawlcore.definition import CONTROL_PARAMS, has_settings, parse_create, par
 from crawlcore.errors import InvalidParameter
 from crawlcore.job import download_urls, job_json
 from crawlcore.status import Event
-from crawlstore.crawls import Crawl, CrawlExists
+from crawlstore.crawls import Crawl, CrawlExists, TooManyCrawls
 
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, Forbidden, NotFound
 from .exports import csv_columns, json_array, objects_csv, url_report_csv
+from .netcheck import check_seeds
 from .params import MAX_BODY, merge_params
 from .services import Services
 
@@ -99,8 +100,13 @@ def _crawl(svc: Services, request: Request, params: Params) -> dict[str, Any]:
     if has_settings(params):
         if crawl is None:
             definition = parse_create(params)
+            check_seeds(svc.guard, definition.seeds)
+            check_selectors(definition.selectors)
             try:
                 crawl = svc.crawls.create(owner, definition)
+            except TooManyCrawls as exc:
+                raise BadRequest(f"Too Many Collections: this token has {exc.args[0]} crawls, the most it may "
+                                 "have; delete some to create more.") from None
             except CrawlExists:  # created concurrently by another request: update it instead
                 crawl = svc.crawls.find(owner, name)
                 if crawl is None:
@@ -113,8 +119,18 @@ def _crawl(svc: Services, request: Request, params: Params) -> dict[str, Any]:
     return {"jobs": [_job(svc, request, token, crawl)]}
 
 
+def check_selectors(selectors: str) -> None:
+    """400 naming selectors when a custom field's CSS or XPath does not compile (the core checked its shape)."""
+    if selectors:
+        from spiders.extractors.custom import check_selectors as compile_check  # lxml and parsel: loaded on use
+
+        compile_check(selectors)
+
+
 def _update(svc: Services, request: Request, token: str, crawl: Crawl, params: Params) -> dict[str, Any]:
     definition, added = parse_update(crawl.definition, params)
+    check_seeds(svc.guard, added)
+    check_selectors(definition.selectors)
     crawl = svc.crawls.update(crawl, definition, added)
     return {"response": ADDED if added else "Successfully updated crawl.", "jobs": [_job(svc, request, token, crawl)]}
 
@@ -124,20 +140,28 @@ def _control(svc: Services, request: Request, token: str, crawl: Crawl, controls
     if controls["delete"]:
         svc.crawls.delete(crawl.id)
         return {"response": "Successfully deleted job."}
-    if controls["restart"] or controls["roundStart"]:
-        name = "restart" if controls["restart"] else "roundStart"
-        raise InvalidParameter(name, "is not supported yet by this server")
     if has_settings(params):
-        crawl = svc.crawls.update(crawl, *parse_update(crawl.definition, params))
+        definition, added = parse_update(crawl.definition, params)
+        check_seeds(svc.guard, added)
+        check_selectors(definition.selectors)
+        crawl = svc.crawls.update(crawl, definition, added)
+    messages = []
+    if controls["restart"]:
+        svc.crawls.restart(crawl.id)
+        messages.append("Successfully restarted job.")
+    elif controls["roundStart"]:
+        svc.crawls.start_round(crawl.id, full=True)
+        messages.append("Successfully started a new round.")
     if controls["pause"] is not None:
         svc.crawls.apply(crawl.id, Event.PAUSE if controls["pause"] else Event.RESUME)
         if not controls["pause"]:
             svc.crawls.observe(crawl.id, svc.crawls.snapshot(crawl.id))
+        messages.append("Successfully paused job." if controls["pause"] else "Successfully resumed job.")
     updated = svc.crawls.get(crawl.id)
     if updated is None:
         raise NotFound(f"No crawl named {crawl.definition.name!r} for this token.")
-    message = "Successfully paused job." if controls["pause"] else "Successfully resumed job."
-    return {"response": message, "jobs": [_job(svc, request, token, updated)]}
+    return {"response": " ".join(messages) or "Successfully updated crawl.",
+            "jobs": [_job(svc, request, token, updated)]}
 
 
 async def crawl_endpoint(request: Request) -> Response:
@@ -204,7 +228,27 @@ async def download_endpoint(request: Request) -> Response:
     raise NotFound("Unknown download: expected {token}-{name}_data.json, _data.csv or _urls.csv.")
 
 
+# ---------------------------------------------------------------- administrator
+
+def _admin(svc: Services, token: str | None, action: str) -> dict[str, Any]:
+    if not svc.tokens.require(token).admin:
+        raise Forbidden("This action needs an administrator's token (crawlfleet token create --admin).")
+    if action == "pause":
+        count = svc.crawls.admin_pause()
+        return {"response": f"Paused {count} crawls for maintenance.", "paused": count}
+    count = svc.crawls.admin_resume()
+    return {"response": f"Resumed {count} crawls.", "resumed": count}
+
+
+async def admin_endpoint(request: Request) -> Response:
+    """`/v3/admin/pause` and `/v3/admin/resume`: every crawl to status 8 and back."""
+    params = await _params(request)
+    body = await run_in_threadpool(_admin, _services(request), _one(params, "token"), request.path_params["action"])
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
 routes = [
+    Route("/v3/admin/{action:str}", admin_endpoint, methods=["POST"]),
     Route("/v3/crawl", crawl_endpoint, methods=["GET", "POST"]),
     Route("/v3/crawl/data", data_endpoint, methods=["GET", "POST"]),
     Route("/v3/crawl/download/{filename:path}", download_endpoint, methods=["GET"]),

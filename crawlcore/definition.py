@@ -16,13 +16,17 @@ turns them into a `CrawlDefinition` or raises `InvalidParameter` naming the firs
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .api_url import parse_api_url
 from .errors import InvalidParameter
+from .filters import parse_filters
 from .patterns import compile_regex
+from .selectors import parse_selectors
 from .urls import normalize, normalize_seed
 
 __all__ = [
@@ -73,12 +77,15 @@ class CrawlDefinition:
     seed_recrawl_frequency: float = -1.0  # seedRecrawlFrequency, days; -1 = use repeat
     notify_email: str = ""  # notifyEmail
     notify_webhook: str = ""  # notifyWebhook
+    filters: tuple[tuple[str, str], ...] = ()  # repeated expression / action pairs, in order
+    selectors: str = ""  # JSON object: custom field name -> CSS or XPath selector
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, for storage."""
         out = dataclasses.asdict(self)
         out["seeds"] = list(self.seeds)
         out["custom_headers"] = [list(h) for h in self.custom_headers]
+        out["filters"] = [list(f) for f in self.filters]
         return out
 
     @classmethod
@@ -87,6 +94,7 @@ class CrawlDefinition:
         values = {k: v for k, v in data.items() if k in known}
         values["seeds"] = tuple(values.get("seeds", ()))
         values["custom_headers"] = tuple(tuple(h) for h in values.get("custom_headers", ()))
+        values["filters"] = tuple(tuple(f) for f in values.get("filters", ()))
         return cls(**values)
 
 
@@ -170,6 +178,22 @@ def _headers(param: str, raws: Sequence[str]) -> tuple[tuple[str, str], ...]:
     return tuple(headers)
 
 
+def _selectors(param: str, raw: str) -> str:
+    """Custom fields (crawlcore.selectors): checked, stored as compact JSON."""
+    text = raw.strip()
+    if not text:
+        return ""
+    parse_selectors(text)  # raises InvalidParameter naming selectors
+    return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+
+
+def _api_url(param: str, raw: str) -> str:
+    """A Diffbot API (full or short form) or a processing service's http(s) URL (crawlcore.api_url)."""
+    text = raw.strip()
+    parse_api_url(text)  # raises InvalidParameter naming apiUrl
+    return text
+
+
 def _seeds(param: str, raw: str) -> tuple[str, ...]:
     seeds: list[str] = []
     for part in raw.split():
@@ -191,7 +215,7 @@ class Param:
 
 
 PARAMS: tuple[Param, ...] = (
-    Param("apiUrl", "api_url", _text),
+    Param("apiUrl", "api_url", _api_url),
     Param("maxHops", "max_hops", _int(-1)),
     Param("maxToCrawl", "max_to_crawl", _int(0)),
     Param("maxToProcess", "max_to_process", _int(0)),
@@ -213,13 +237,14 @@ PARAMS: tuple[Param, ...] = (
     Param("seedRecrawlFrequency", "seed_recrawl_frequency", _float(-1.0)),
     Param("notifyEmail", "notify_email", _email),
     Param("notifyWebhook", "notify_webhook", _http_url),
+    Param("selectors", "selectors", _selectors),
 )
 _BY_NAME = {p.name: p for p in PARAMS}
 
 
 def has_settings(params: Params) -> bool:
     """True when the request carries any crawl setting (so it creates or updates a crawl)."""
-    return any(name in params for name in (*_BY_NAME, "seeds", "customHeaders"))
+    return any(name in params for name in (*_BY_NAME, "seeds", "customHeaders", "expression", "action"))
 
 
 def _last(params: Params, name: str) -> str | None:
@@ -245,6 +270,9 @@ def _changes(params: Params) -> dict[str, Any]:
             changes[param.attr] = param.parse(name, values[-1])
     if "customHeaders" in params:
         changes["custom_headers"] = _headers("customHeaders", [v for v in params["customHeaders"] if v.strip()])
+    if "expression" in params or "action" in params:
+        parsed = parse_filters(params.get("expression", []), params.get("action", []))
+        changes["filters"] = tuple((f.expression, f.action) for f in parsed)
     return changes
 
 

@@ -15,7 +15,11 @@ from urllib.parse import quote
 from .definition import CrawlDefinition
 from .status import Status, message
 
-__all__ = ["JobState", "download_urls", "job_json"]
+__all__ = ["JobState", "download_urls", "job_json", "rounds_completed"]
+
+
+# Job-hash fields whose name differs from the attribute (the Lua scripts use the short one).
+_HASH_NAMES = {"q": "queued"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +54,7 @@ class JobState:
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         for key, value in raw.items():
             name = key.decode() if isinstance(key, bytes) else key
+            name = _HASH_NAMES.get(name, name)
             if name not in types or name == "leased":
                 continue
             text = value.decode() if isinstance(value, bytes) else str(value)
@@ -60,6 +65,14 @@ class JobState:
             else:
                 values[name] = int(float(text))
         return cls(**values)
+
+
+def rounds_completed(state: JobState) -> int:
+    """Diffbot's roundsCompleted: rounds finished so far (a crawl that does not repeat: 0)."""
+    finished = state.status in (Status.NEXT_ROUND, Status.MAX_ROUNDS) or (
+        state.next_round > 0 and state.status in (Status.MAX_TO_CRAWL, Status.MAX_TO_PROCESS)
+    )
+    return state.round + (1 if finished else 0)
 
 
 def download_urls(base_url: str, token: str, name: str) -> tuple[str, str]:
@@ -106,7 +119,7 @@ def job_json(
         "maxToProcess": d.max_to_process,
         "onlyProcessIfNew": int(d.only_process_if_new),
         "seeds": " ".join(d.seeds),
-        "roundsCompleted": s.round,
+        "roundsCompleted": rounds_completed(s),
         "roundStartTime": int(s.round_start),
         "currentTime": int(now),
         "currentTimeUTC": int(now),

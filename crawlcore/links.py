@@ -17,9 +17,11 @@ from .urls import normalize
 __all__ = ["follow"]
 
 
-def follow(scope: Scope, page_url: str, base: str, hrefs: Iterable[str]) -> list[str]:
+def follow(scope: Scope, page_url: str, base: str, hrefs: Iterable[str],
+           rejected: list[str] | None = None) -> list[str]:
     """Normalised, distinct, in-scope URLs of `hrefs` (resolved against `base`), in page order,
-    without the page itself."""
+    without the page itself. The distinct URLs the scope left out go to `rejected`, if given
+    (a worker counts them: crawlfleet_urls_filtered_total)."""
     seen = {page_url}
     out: list[str] = []
     for href in hrefs:
@@ -29,4 +31,6 @@ def follow(scope: Scope, page_url: str, base: str, hrefs: Iterable[str]) -> list
         seen.add(url)
         if scope.follows(page_url, url):
             out.append(url)
+        elif rejected is not None:
+            rejected.append(url)
     return out

@@ -45,7 +45,7 @@ URL_REPORT_COLUMNS = (
 
 class Outcome(enum.StrEnum):
     FETCHED = "fetched"  # an HTTP response arrived (any status)
-    BLOCKED = "blocked"  # robots.txt disallows it; not fetched
+    BLOCKED = "blocked"  # robots.txt disallows it, or (with `error` saying so) the network guard; not fetched
     FAILED = "failed"  # no response after the last try
 
 
@@ -91,7 +91,7 @@ class UrlRecord:
 def crawl_status(rec: UrlRecord) -> str:
     """The URL report's "Crawl Status": `Success` for a good fetch."""
     if rec.outcome is Outcome.BLOCKED:
-        return "Blocked by robots.txt"
+        return f"Blocked: {rec.error}" if rec.error else "Blocked by robots.txt"
     if rec.outcome is Outcome.FAILED:
         return f"Failed after {rec.tries} tries: {rec.error}" if rec.error else f"Failed after {rec.tries} tries"
     if 200 <= rec.http_status < 300:

@@ -13,6 +13,9 @@ Rules (Diffbot's, made precise):
 - maxHops: a URL is crawled when its shortest distance from a seed is at most maxHops
   (-1: any). Processing follows crawling: only crawled pages are processed.
 - Processing: the process regex, else the process pattern, decides (empty: every page).
+- URL filters (expression/action pairs) come first: the first filter a URL matches decides
+  (doNotCrawl: not crawled, even as a seed; doNotProcess: crawled, not processed; an API URL:
+  processed with that API).
 
     >>> scope = Scope.of(CrawlDefinition("c", ("https://www.example.com/",)))
     >>> page = "https://www.example.com/"
@@ -28,6 +31,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from .definition import CrawlDefinition
+from .filters import DO_NOT_CRAWL, DO_NOT_PROCESS, UrlFilter, first_match, parse_filters
 from .patterns import UrlRule
 from .urls import host_of
 
@@ -66,6 +70,7 @@ class Scope:
     crawl_rule: UrlRule
     process_rule: UrlRule
     max_hops: int
+    filters: tuple[UrlFilter, ...] = ()
 
     @classmethod
     def of(cls, definition: CrawlDefinition) -> Scope:
@@ -75,14 +80,21 @@ class Scope:
             crawl_rule=UrlRule.build(definition.url_crawl_pattern, definition.url_crawl_regex),
             process_rule=UrlRule.build(definition.url_process_pattern, definition.url_process_regex),
             max_hops=definition.max_hops,
+            filters=parse_filters([e for e, _ in definition.filters], [a for _, a in definition.filters]),
         )
 
     def on_seed_domains(self, url: str) -> bool:
         host = host_of(url)
         return any(host == root or (not _is_ip(root) and host.endswith("." + root)) for root in self.roots)
 
+    def _filter(self, url: str) -> UrlFilter | None:
+        return first_match(self.filters, url) if self.filters else None
+
     def admits_seed(self, url: str) -> bool:
-        """True when a seed passes the crawl pattern or regex (a filtered seed is not crawled)."""
+        """True when a seed passes the crawl pattern or regex and no doNotCrawl filter catches it."""
+        url_filter = self._filter(url)
+        if url_filter is not None and url_filter.action == DO_NOT_CRAWL:
+            return False
         return self.crawl_rule.matches(url)
 
     def follows(self, parent: str, url: str) -> bool:
@@ -91,6 +103,9 @@ class Scope:
         With restrictDomain=0, a page off the seed domains is crawled when a page on them
         links to it, but its own off-domain links are not followed.
         """
+        url_filter = self._filter(url)
+        if url_filter is not None and url_filter.action == DO_NOT_CRAWL:
+            return False
         if self.crawl_rule.selects:
             return self.crawl_rule.matches(url)
         if not self.on_seed_domains(url) and (self.restrict_domain or not self.on_seed_domains(parent)):
@@ -98,5 +113,14 @@ class Scope:
         return self.crawl_rule.matches(url)
 
     def processes(self, url: str) -> bool:
-        """True when a crawled page at this URL is to be processed (content checks aside)."""
+        """True when a crawled page at this URL is to be processed (content checks aside).
+        A filter decides first: doNotProcess says no, an API action says yes."""
+        url_filter = self._filter(url)
+        if url_filter is not None:
+            return url_filter.action not in (DO_NOT_CRAWL, DO_NOT_PROCESS)
         return self.process_rule.matches(url)
+
+    def api_for(self, url: str, default: str) -> str:
+        """The API a page is processed with: its filter's, else the crawl's apiUrl."""
+        url_filter = self._filter(url)
+        return url_filter.api_url if url_filter is not None and url_filter.api_url else default

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from crawlfleet.config import SETTINGS, Config, ConfigError
 
 if TYPE_CHECKING:
+    from crawlstore.crawls import CrawlStore
     from crawlstore.tokens import TokenStore
 
 __all__ = ["CommandError", "build_parser", "cluster_environ", "main"]
@@ -96,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         "create", parents=[after], help="create a token and print it (only the token)"
     )
     create.add_argument("--name", help="a name to find it by later (default: token-<UTC time>)")
+    create.add_argument("--admin", action="store_true",
+                        help="an administrator's token: may pause and resume every crawl")
     create.set_defaults(func=_cmd_token_create)
     listing = actions.add_parser(
         "list", parents=[after], help="list tokens: hint, name, creation time, revoked"
@@ -104,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", parents=[after], help="revoke the tokens with this name or hint")
     revoke.add_argument("name_or_hint", metavar="NAME_OR_HINT")
     revoke.set_defaults(func=_cmd_token_revoke)
+
+    admin = commands.add_parser("admin", help="administer all crawls: pause or resume them for maintenance")
+    admin_actions = admin.add_subparsers(dest="action", required=True, metavar="ACTION")
+    admin_actions.add_parser("pause", help="pause every crawl (jobStatus 8); new crawls start paused") \
+        .set_defaults(func=_cmd_admin_pause)
+    admin_actions.add_parser("resume", help="give every crawl the status it had before the pause") \
+        .set_defaults(func=_cmd_admin_resume)
     return parser
 
 
@@ -228,7 +238,7 @@ def _token_store(args: argparse.Namespace) -> Iterator[TokenStore]:
 def _cmd_token_create(args: argparse.Namespace) -> int:
     name = args.name or "token-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     with _token_store(args) as tokens:
-        token = tokens.create(name)
+        token = tokens.create(name, admin=args.admin)
     print(token)  # the token alone, so `TOKEN=$(crawlfleet token create)` works
     return 0
 
@@ -252,6 +262,44 @@ def _cmd_token_revoke(args: argparse.Namespace) -> int:
             f"no live token has the name or hint {args.name_or_hint!r} (see `crawlfleet token list`)."
         )
     print(f"revoked {count} token{'s' if count != 1 else ''} matching {args.name_or_hint!r}")
+    return 0
+
+
+# --------------------------------------------------------------------------- admin
+
+
+@contextlib.contextmanager
+def _crawl_store() -> Iterator[CrawlStore]:
+    from crawlfleet.clock import make_clock
+    from crawlstore.connection import connect_redis
+    from crawlstore.crawls import CrawlStore
+    from crawlstore.frontier import Frontier
+    from crawlstore.mongo import connect
+
+    env = cluster_environ()
+    _require(env, "REDIS_URL", "MONGO_URL")
+    config = Config.from_env(env)
+    client = connect_redis(config.redis_url, cluster=config.redis_cluster)
+    db = connect(config.mongo_url, config.mongo_db)
+    try:
+        yield CrawlStore(Frontier(client, config.key_prefix, config.host_concurrency), db,
+                         lease_seconds=config.lease_seconds, clock=make_clock(config.clock, client, config.key_prefix))
+    finally:
+        client.close()
+        db.client.close()
+
+
+def _cmd_admin_pause(args: argparse.Namespace) -> int:
+    with _crawl_store() as crawls:
+        count = crawls.admin_pause()
+    print(f"paused {count} crawl{'s' if count != 1 else ''} for maintenance (jobStatus 8)")
+    return 0
+
+
+def _cmd_admin_resume(args: argparse.Namespace) -> int:
+    with _crawl_store() as crawls:
+        count = crawls.admin_resume()
+    print(f"resumed {count} crawl{'s' if count != 1 else ''}")
     return 0
 
 

@@ -15,6 +15,7 @@ The README's configuration table is checked against `SETTINGS` by a test.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -54,6 +55,35 @@ def _positive(cast: Callable[[str], Any]) -> Callable[[str], Any]:
 
     checked.__name__ = f"positive {cast.__name__}"
     return checked
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError(raw)
+    return value
+
+
+_port.__name__ = "port number"
+
+
+def _natural(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(raw)
+    return value
+
+
+_natural.__name__ = "non-negative int"
+
+
+def _networks(raw: str) -> str:
+    for part in raw.replace(",", " ").split():
+        ipaddress.ip_network(part, strict=False)  # ValueError names the setting
+    return raw
+
+
+_networks.__name__ = "list of IP addresses or networks"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,11 +136,61 @@ SETTINGS: tuple[Setting, ...] = (
             "Seen-URL store for new crawls: exact fingerprints or a Bloom filter in Redis bitmaps."),
     Setting("bloom_error_rate", "CRAWLFLEET_BLOOM_ERROR_RATE", _positive(float), 0.001,
             "Target false-positive rate of the Bloom filter."),
+    Setting("allow_networks", "CRAWLFLEET_ALLOW_NETWORKS", str, "",
+            "Private networks (CIDRs) and host names crawls may fetch; all other non-public addresses are refused."),
+    Setting("proxies", "CRAWLFLEET_PROXIES", str, "",
+            "Comma-separated proxy URLs for crawls with useProxies=1, used in turn."),
+    Setting("proxy_bench_seconds", "CRAWLFLEET_PROXY_BENCH_SECONDS", _positive(float), 60.0,
+            "How long a proxy that failed is left out of the rotation."),
+    Setting("max_crawls_per_token", "CRAWLFLEET_MAX_CRAWLS_PER_TOKEN", _positive(int), 1000,
+            "Crawls one token may have; the next create fails with Too Many Collections."),
+    Setting("smtp_url", "CRAWLFLEET_SMTP_URL", str, "",
+            "SMTP server for notifyEmail, as smtp://[user:password@]host:port (smtps:// for TLS)."),
+    Setting("smtp_from", "CRAWLFLEET_SMTP_FROM", str, "crawlfleet@localhost", "Sender of notification emails."),
+    Setting("clock", "CRAWLFLEET_CLOCK", _choice("system", "redis"), "system",
+            "system; or redis: system time plus an offset kept in Redis that tests advance (not for production)."),
     Setting("data_dir", "CRAWLFLEET_DATA_DIR", str, "crawlfleet-data",
             "Where `crawlfleet up` keeps the embedded Redis and MongoDB data."),
     Setting("workers", "CRAWLFLEET_WORKERS", _positive(int), 2, "Worker processes `crawlfleet up` starts."),
     Setting("log_level", "CRAWLFLEET_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO",
             "Log level of controller and workers."),
+    Setting("metrics_host", "CRAWLFLEET_METRICS_HOST", str, "127.0.0.1",
+            "Address a worker serves /metrics and /healthz on."),
+    Setting("metrics_port", "CRAWLFLEET_METRICS_PORT", _port, 9410,
+            "Port a worker serves /metrics and /healthz on (0: off); `crawlfleet up` gives its workers this "
+            "and the next free ports, and prints them."),
+    Setting("heartbeat_timeout", "CRAWLFLEET_HEARTBEAT_TIMEOUT", _positive(float), 30.0,
+            "A worker whose event loop has not beaten for this many seconds fails /healthz."),
+    Setting("jwt_secret", "CRAWLFLEET_JWT_SECRET", str, "",
+            "Key that signs /api/v1 login tokens (JWT, HS256); empty: a random key made once and kept in MongoDB."),
+    Setting("jwt_ttl", "CRAWLFLEET_JWT_TTL", _positive(float), 3600.0,
+            "Seconds an /api/v1 login token stays valid."),
+    Setting("trusted_proxies", "CRAWLFLEET_TRUSTED_PROXIES", _networks, "",
+            "Reverse proxies (addresses, CIDRs) whose X-Forwarded-For, X-Real-IP or CF-Connecting-IP are believed."),
+    Setting("rate_limit", "CRAWLFLEET_RATE_LIMIT", _positive(int), 600,
+            "/api/v1 requests per window per API key or user."),
+    Setting("rate_limit_anonymous", "CRAWLFLEET_RATE_LIMIT_ANONYMOUS", _positive(int), 120,
+            "/api/v1 requests per window per client address, for guests and requests without credentials."),
+    Setting("rate_window", "CRAWLFLEET_RATE_WINDOW", _positive(float), 60.0,
+            "Length of an /api/v1 rate-limit window, in seconds."),
+    Setting("guest_crawls", "CRAWLFLEET_GUEST_CRAWLS", _natural, 3,
+            "Crawls guests may create per client address in any 24 hours."),
+    Setting("open_registration", "CRAWLFLEET_OPEN_REGISTRATION", _bool, True,
+            "Anyone may register an /api/v1 account (off: only admins add users; the first account is the admin)."),
+    Setting("webhook_attempts", "CRAWLFLEET_WEBHOOK_ATTEMPTS", _positive(int), 6,
+            "Tries of a webhook delivery before it is marked failed."),
+    Setting("webhook_backoff", "CRAWLFLEET_WEBHOOK_BACKOFF", _positive(float), 10.0,
+            "Seconds before a webhook delivery's first retry; each later retry waits four times longer (1 h at most)."),
+    Setting("process_concurrency", "CRAWLFLEET_PROCESS_CONCURRENCY", _positive(int), 8,
+            "Calls to external processing services (an apiUrl that is not a Diffbot API) one worker has in flight."),
+    Setting("process_timeout", "CRAWLFLEET_PROCESS_TIMEOUT", _positive(float), 30.0,
+            "Seconds a processing service has to answer one call before it is retried."),
+    Setting("process_tries", "CRAWLFLEET_PROCESS_TRIES", _positive(int), 3,
+            "Tries of a processing-service call (connection errors, timeouts, 408, 429, 5xx) before the page's "
+            "processing is recorded as failed."),
+    Setting("role", "CRAWLFLEET_ROLE", _choice("both", "crawl", "process"), "both",
+            "What a worker does: both (crawl and process pages); crawl (fetch, and hand pages to process workers "
+            "through Redis); process (run the built-in extractors on pages crawl workers handed over)."),
 )
 
 
@@ -138,9 +218,33 @@ class Config:
     user_agent: str
     dedupe: str
     bloom_error_rate: float
+    allow_networks: str
+    proxies: str
+    proxy_bench_seconds: float
+    max_crawls_per_token: int
+    smtp_url: str
+    smtp_from: str
+    clock: str
     data_dir: str
     workers: int
     log_level: str
+    metrics_host: str
+    metrics_port: int
+    heartbeat_timeout: float
+    jwt_secret: str
+    jwt_ttl: float
+    trusted_proxies: str
+    rate_limit: int
+    rate_limit_anonymous: int
+    rate_window: float
+    guest_crawls: int
+    open_registration: bool
+    webhook_attempts: int
+    webhook_backoff: float
+    process_concurrency: int = 8
+    process_timeout: float = 30.0
+    process_tries: int = 3
+    role: str = "both"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, require_stores: bool = True) -> Config:

@@ -25,7 +25,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -279,6 +279,7 @@ class Cluster:
         self.stores: list[Service] = []  # embedded redis / mongo, in start order
         self.controller: Service | None = None
         self.workers: list[Service] = []
+        self.metrics_ports: list[int] = []  # worker i serves /metrics and /healthz on metrics_ports[i - 1] (0: off)
         self.token = ""
         self.supervisor = Supervisor([])
         self._phase = "starting"  # -> "running" -> "stopping"
@@ -349,12 +350,17 @@ class Cluster:
         mongo_url = cfg.mongo_url or self._start_store("mongo")
         if cfg.mongo_url:
             log.info("using MongoDB at %s (MONGO_URL); starting no MongoDB server", mongo_url)
-        self.config = cfg.replace(redis_url=redis_url, mongo_url=mongo_url, data_dir=str(self.data_dir))
+        self.config = cfg.replace(redis_url=redis_url, mongo_url=mongo_url, data_dir=str(self.data_dir),
+                                  allow_networks=_local_allowlist(cfg))
         self.token = self._prepare_database()
         _write_cluster_env(self.data_dir / CLUSTER_ENV, self.config.as_env())
         self._wrote_env = True
         self.controller = self._python_service("controller", ["controller"])
-        self.workers = [self._python_service(f"worker-{i}", ["worker"]) for i in range(1, cfg.workers + 1)]
+        self.metrics_ports = _metrics_ports(cfg.metrics_host, cfg.metrics_port, cfg.workers, avoid={cfg.port})
+        self.workers = [
+            self._python_service(f"worker-{i}", ["worker"], {"CRAWLFLEET_METRICS_PORT": str(port)})
+            for i, port in enumerate(self.metrics_ports, 1)
+        ]
         self.supervisor = Supervisor([*self.stores, self.controller, *self.workers])
         self.supervisor.start_all()  # the stores are running already
         self._wait_until_healthy(STARTUP_TIMEOUT)
@@ -397,9 +403,9 @@ class Cluster:
         finally:
             db.client.close()
 
-    def _python_service(self, name: str, args: list[str]) -> Service:
+    def _python_service(self, name: str, args: list[str], extra_env: Mapping[str, str] | None = None) -> Service:
         argv = [sys.executable, "-m", "crawlfleet", *args]
-        env = self._child_env()
+        env = self._child_env() | dict(extra_env or {})
         logfile = self.logs_dir / f"{name}.log"
         return Service(name, lambda: spawn(name, argv, env=env, log_path=logfile))
 
@@ -445,6 +451,17 @@ class Cluster:
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.config.port}"
 
+    def _metrics_lines(self) -> list[str]:
+        if not any(self.metrics_ports):
+            return ["  Metrics:      workers serve none (CRAWLFLEET_METRICS_PORT=0)"]
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.config.metrics_host,
+                                                                          self.config.metrics_host)
+        host = f"[{host}]" if ":" in host else host
+        lines = [f"  Metrics:      {self.controller_url}/metrics  (controller)"]
+        lines += [f"                http://{host}:{port}/metrics  ({service.name}; liveness on /healthz)"
+                  for service, port in zip(self.workers, self.metrics_ports, strict=True)]
+        return lines
+
     def _print_summary(self) -> None:
         cfg = self.config
         embedded = {s.name for s in self.stores}
@@ -464,6 +481,7 @@ class Cluster:
             f"  MongoDB:      {cfg.mongo_url}  {mongo_note}",
             f"  Database:     {cfg.mongo_db}",
             f"  Workers:      {len(self.workers)}",
+            *self._metrics_lines(),
             f"  API token:    {self.token}",
             f"  Logs:         {self.logs_dir}",
             f"  Cluster env:  {self.data_dir / CLUSTER_ENV}  (other crawlfleet commands read it)",
@@ -527,6 +545,38 @@ def _check_redis(url: str) -> None:
         raise UpError(f"cannot reach Redis at {url} (REDIS_URL): {exc}") from None
     finally:
         client.close()
+
+
+def _metrics_ports(host: str, first: int, count: int, avoid: Container[int] = ()) -> list[int]:
+    """Distinct telemetry ports for `count` workers on this machine: the first free ones from
+    `first` up (CRAWLFLEET_METRICS_PORT, 9410 by default) but those in `avoid` (the controller's,
+    not bound yet), so every worker can be scraped; all 0 when it is 0 (telemetry off).
+
+    >>> _metrics_ports("127.0.0.1", 0, 2)
+    [0, 0]
+    """
+    if first == 0:
+        return [0] * count
+    ports: list[int] = []
+    port = first
+    while len(ports) < count:
+        if port > 65535:
+            raise UpError(f"no {count} free ports from CRAWLFLEET_METRICS_PORT={first} up for the workers' metrics")
+        if port not in avoid and port_is_free(host, port):
+            ports.append(port)
+        else:
+            log.info("port %d on %s is in use: a worker's metrics go to the next free port", port, host)
+        port += 1
+    return ports
+
+
+def _local_allowlist(cfg: Config) -> str:
+    """A cluster whose API only this machine can reach may crawl this machine's own sites
+    (loopback), unless CRAWLFLEET_ALLOW_NETWORKS says otherwise; any other stays guarded."""
+    if cfg.allow_networks or cfg.host not in ("127.0.0.1", "localhost", "::1"):
+        return cfg.allow_networks
+    log.info("the controller listens on loopback only: crawls may fetch loopback sites (127.0.0.0/8, ::1)")
+    return "127.0.0.0/8,::1/128"
 
 
 def run_up(config: Config, *, out: TextIO | None = None) -> int:

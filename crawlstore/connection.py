@@ -18,11 +18,11 @@ __all__ = ["Client", "connect_redis", "text"]
 Client = redis.Redis | RedisCluster
 
 
-def text(value: bytes | str | None) -> str:
+def text(value: Any) -> str:
     """A Redis reply as text (clients here return bytes)."""
     if value is None:
         return ""
-    return value.decode() if isinstance(value, bytes) else value
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def connect_redis(url: str, *, cluster: bool = False, **options: Any) -> Client:

@@ -28,7 +28,7 @@ from .keys import CrawlKeys, GlobalKeys
 
 __all__ = ["CommitResult", "Discovery", "Frontier", "Outcome", "PageResult", "PopResult"]
 
-_SCRIPTS = ("pop", "commit", "seed", "renew", "status")
+_SCRIPTS = ("pop", "commit", "seed", "renew", "status", "round")
 
 
 def _script_source(name: str) -> str:
@@ -68,6 +68,7 @@ class PageResult:
     objects: int = 0
     delay_ms: int = -1  # the host's robots.txt Crawl-delay in ms as found (-1: robots.txt not consulted)
     links: Sequence[Discovery] = ()
+    content_fp: bytes = b""  # fingerprint of a processed page's content, for duplicate detection
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class PopResult:
     snapshot: Snapshot | None  # None: the crawl no longer exists
     members: list[bytes]
     next_due_ms: int  # milliseconds until the earliest scheduled host is due (-1: none scheduled)
+    round: int = 0  # the round the leased requests belong to
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class CommitResult:
     snapshot: Snapshot | None  # None: the crawl no longer exists
     lost: int  # results whose lease had expired
     corrections: dict[int, int] = field(default_factory=dict)  # result index -> true hop
+    duplicates: dict[int, bytes] = field(default_factory=dict)  # result index -> fingerprint of the original
+    seen_hits: int = 0  # links the seen store knew already (dedupe hits)
 
 
 def _snapshot(raw: Sequence[Any]) -> Snapshot | None:
@@ -129,11 +133,30 @@ class Frontier:
             raise
         return _snapshot(raw[0])
 
+    def start_round(self, crawl_id: str, *, full: bool, started: float,
+                    seeds: Iterable[Discovery]) -> tuple[Snapshot | None, int]:
+        """Begin the next round (see lua/round.lua); returns its snapshot and the seen round a
+        full round leaves behind (-1: none), whose store the caller frees with `drop_seen_round`."""
+        try:
+            raw = self._call("round", crawl_id, ["full" if full else "seeds", started, *_seed_args(seeds)])
+        except redis.ResponseError as exc:
+            if "gone" in str(exc):
+                return None, -1
+            raise
+        return _snapshot(raw[0]), int(raw[1])
+
+    def drop_seen_round(self, crawl_id: str, round_: int) -> None:
+        k = self.keys(crawl_id)
+        bits = int(self.redis.hget(k.job, "db") or 0)
+        names = k.seen_round(round_, bits)
+        for start in range(0, len(names), 1000):
+            self.redis.unlink(*names[start : start + 1000])
+
     # ------------------------------------------------------------------ worker cycle
 
     def pop(self, crawl_id: str, count: int, lease_ms: int) -> PopResult:
         raw = self._call("pop", crawl_id, [count, lease_ms])
-        return PopResult(_snapshot(raw[0]), list(raw[1]), int(raw[2]))
+        return PopResult(_snapshot(raw[0]), list(raw[1]), int(raw[2]), int(raw[3]))
 
     def commit(self, crawl_id: str, results: Sequence[PageResult]) -> CommitResult:
         return self.commit_many({crawl_id: results})[crawl_id]
@@ -146,7 +169,9 @@ class Frontier:
     @staticmethod
     def _parse_commit(raw: Sequence[Any]) -> CommitResult:
         corrections = {int(i) - 1: int(h) for i, h in raw[2]}
-        return CommitResult(_snapshot(raw[0]), int(raw[1]), corrections)
+        duplicates = {int(i) - 1: bytes(owner) for i, owner in raw[3]}
+        seen_hits = int(raw[4]) if len(raw) > 4 else 0
+        return CommitResult(_snapshot(raw[0]), int(raw[1]), corrections, duplicates, seen_hits)
 
     def renew(self, crawl_id: str, members: Sequence[bytes], lease_ms: int) -> list[bytes]:
         return self.renew_many({crawl_id: members}, lease_ms)[crawl_id]
@@ -211,14 +236,13 @@ class Frontier:
     def delete(self, crawl_id: str) -> None:
         """Remove every key of a crawl (hosts' queues and every round's seen store)."""
         k = self.keys(crawl_id)
-        job = self.redis.hmget(k.job, "round", "dm", "db")
+        job = self.redis.hmget(k.job, "round", "sr", "db")
         rounds = int(job[0] or 0) + 1
+        seen_round = int(job[1] or 0)
         bits = int(job[2] or 0)
         hosts = [text(h) for h in self.redis.smembers(k.hosts)]
-        names = k.fixed() + [k.queue(h) for h in hosts]
-        for r in range(rounds):
-            names.append(k.bloom(r))
-            names += [k.seen(r, b) for b in range(1 << bits)]
+        names = k.fixed() + [k.queue(h) for h in hosts] + [k.processed(b) for b in range(1 << bits)]
+        names += [k.content(r) for r in range(rounds)] + k.seen_round(seen_round, bits)
         self.redis.srem(self.globals.active, crawl_id)
         for start in range(0, len(names), 1000):  # one command per chunk: all keys share the crawl's slot
             self.redis.unlink(*names[start : start + 1000])
@@ -229,7 +253,7 @@ def _commit_args(results: Sequence[PageResult]) -> list[Any]:
     for res in results:
         args += [
             res.member, res.outcome, int(res.ok), int(res.processed), int(res.process_ok),
-            res.objects, res.delay_ms, res.fp, len(res.links),
+            res.objects, res.delay_ms, res.fp, res.content_fp, len(res.links),
         ]
         for link in res.links:
             args += [link.fp, json.dumps(link.url), link.host, "P" if link.processable else "C", link.hop_delta]

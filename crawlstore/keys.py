@@ -24,8 +24,12 @@ Per crawl (`{prefix}:{{cid}}:` + suffix):
 - `hinf`/`hnext`/`hdelay` hashes: per host in-flight count, next allowed fetch (ms), delay (ms)
 - `leases`         sorted set: "host payload" -> lease deadline (ms)
 - `xq`             list: re-expansion tasks (no politeness: nothing is fetched)
+- `hcr`/`hpr`/`hpres` hashes: per host pages crawled, processed and reserved this round
+  (per-subdomain limits)
 - `s:{round}:{b}`  hash: exact seen store bucket b, fingerprint -> hop*2 + crawled
 - `b:{round}`      string: Bloom filter bitmap of a round
+- `pe:{b}`         hash: fingerprints of pages processed in any round (onlyProcessIfNew)
+- `c:{round}`      hash: content fingerprint -> fingerprint of the first page with that content
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class CrawlKeys:
         self.hdelay = self.base + "hdelay"
         self.leases = self.base + "leases"
         self.xq = self.base + "xq"
+        self.per_host = [self.base + name for name in ("hcr", "hpr", "hpres")]
 
     def queue(self, host: str) -> str:
         return f"{self.base}q:{host}"
@@ -79,6 +84,17 @@ class CrawlKeys:
     def bloom(self, round_: int) -> str:
         return f"{self.base}b:{round_}"
 
+    def processed(self, bucket: int) -> str:
+        return f"{self.base}pe:{bucket:x}"
+
+    def content(self, round_: int) -> str:
+        return f"{self.base}c:{round_}"
+
     def fixed(self) -> list[str]:
         """Keys whose names do not depend on hosts, rounds or buckets."""
-        return [self.job, self.sched, self.hosts, self.hinf, self.hnext, self.hdelay, self.leases, self.xq]
+        return [self.job, self.sched, self.hosts, self.hinf, self.hnext, self.hdelay, self.leases, self.xq,
+                *self.per_host]
+
+    def seen_round(self, round_: int, bits: int) -> list[str]:
+        """Every key of one round's seen store (exact buckets and Bloom filter)."""
+        return [self.bloom(round_), *(self.seen(round_, b) for b in range(1 << bits))]

@@ -78,6 +78,11 @@ class OutputStore:
         if url_ids:
             self.urls.delete_many({"_id": {"$in": list(url_ids)}})
 
+    def delete_older(self, crawl_id: str, before: float) -> None:
+        """Remove a crawl's documents crawled before `before` (leftovers of a restart)."""
+        self.objects.delete_many({"_c": crawl_id, "_t": {"$lt": before}})
+        self.urls.delete_many({"_c": crawl_id, "crawled": {"$lt": before}})
+
     def delete_crawl(self, crawl_id: str) -> None:
         self.objects.delete_many({"_c": crawl_id})
         self.urls.delete_many({"_c": crawl_id})

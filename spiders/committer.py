@@ -19,13 +19,14 @@ from collections.abc import Callable
 import redis
 from pymongo.errors import PyMongoError
 
-from crawlcore.urls import fingerprint
+from crawlcore.urls import doc_id, fingerprint
 from crawlstore.crawls import CrawlStore
 from crawlstore.frontier import Frontier, Outcome, PageResult
 from crawlstore.output import OutputStore, url_id
 
 from .catalog import Catalog
 from .leases import Lease, LeaseBook
+from .metrics import WorkerMetrics
 from .pages import PageBuilder, PageOutput
 
 __all__ = ["Committer"]
@@ -48,6 +49,7 @@ class Committer(threading.Thread):
         lease_ms: int,
         max_batch: int = 500,
         on_committed: Callable[[list[PageOutput]], None] | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         super().__init__(name="crawlfleet-committer", daemon=True)
         self.frontier = frontier
@@ -60,6 +62,7 @@ class Committer(threading.Thread):
         self.renew_every = lease_ms / 3000
         self.max_batch = max_batch
         self.on_committed = on_committed
+        self.metrics = metrics or WorkerMetrics()
         # A deque and a wake-up event set only while the thread sleeps: a Queue's per-item
         # condition notify costs the engine's thread more than the rest of the hand-off.
         self._items: collections.deque[PageOutput | Lease] = collections.deque()
@@ -133,8 +136,8 @@ class Committer(threading.Thread):
             self.book.remove(lease.crawl_id, [lease.member])
             return None
         fp_hex = fingerprint(lease.request.url).hex()
-        _, links = self.output.outlinks(crawl.id, crawl.round, fp_hex)
-        self.output.set_hops({url_id(crawl.id, crawl.round, fp_hex): lease.request.hop})
+        _, links = self.output.outlinks(crawl.id, lease.round, fp_hex)
+        self.output.set_hops({url_id(crawl.id, lease.round, fp_hex): lease.request.hop})
         return self.builder.expansion(crawl, lease, links)
 
     def _flush(self, batch: list[PageOutput | Lease]) -> None:
@@ -143,14 +146,16 @@ class Committer(threading.Thread):
             out = self._expand(item) if isinstance(item, Lease) else item
             if out is not None:
                 outputs.append(out)
-        self.output.write(
-            [o.url_doc for o in outputs if o.url_doc is not None],
-            [doc for o in outputs for doc in o.object_docs],
-        )
+        with self.metrics.mongodb_op("write"):
+            self.output.write(
+                [o.url_doc for o in outputs if o.url_doc is not None],
+                [doc for o in outputs for doc in o.object_docs],
+            )
         by_crawl: dict[str, list[PageOutput]] = defaultdict(list)
         for out in outputs:
             by_crawl[out.lease.crawl_id].append(out)
-        replies = self.frontier.commit_many({cid: [o.result for o in outs] for cid, outs in by_crawl.items()})
+        with self.metrics.redis_op("commit"):
+            replies = self.frontier.commit_many({cid: [o.result for o in outs] for cid, outs in by_crawl.items()})
         now = time.monotonic()
         for crawl_id, outs in by_crawl.items():
             committed = replies[crawl_id]
@@ -160,11 +165,14 @@ class Committer(threading.Thread):
                     [d["_id"] for o in outs for d in o.object_docs],
                 )
             else:
+                if committed.duplicates:
+                    self._mark_duplicates(outs, committed.duplicates)
                 if committed.corrections:
                     self.output.set_hops({
                         outs[i].url_doc["_id"]: hop  # type: ignore[index]
                         for i, hop in committed.corrections.items() if outs[i].url_doc is not None
                     })
+                self.metrics.committed(crawl_id, outs, committed.lost, committed.duplicates.keys(), committed.seen_hits)
                 self.crawls.observe(crawl_id, committed.snapshot)
                 if now - self._recorded.get(crawl_id, 0.0) >= RECORD_EVERY:
                     self._recorded[crawl_id] = now
@@ -173,12 +181,26 @@ class Committer(threading.Thread):
         if self.on_committed is not None:
             self.on_committed(outputs)
 
+    def _mark_duplicates(self, outs: list[PageOutput], duplicates: dict[int, bytes]) -> None:
+        """Pages whose content an earlier page of the round had: say so in their URL-report row
+        and remove the object written for them (the original's stands)."""
+        for index, owner in duplicates.items():
+            out = outs[index]
+            if out.url_doc is not None:
+                self.output.urls.update_one(
+                    {"_id": out.url_doc["_id"]},
+                    {"$set": {"duplicate_of": str(doc_id(owner)), "process_attempted": False, "diffbot_uri": ""}},
+                )
+            if out.object_docs:
+                self.output.delete_ids([], [d["_id"] for d in out.object_docs])
+
     def _renew(self) -> None:
         held = self.book.snapshot()
         self._renewed = time.monotonic()
         if not held:
             return
-        replies = self.frontier.renew_many(held, self.lease_ms)
+        with self.metrics.redis_op("renew"):
+            replies = self.frontier.renew_many(held, self.lease_ms)
         lost = sum(len(r) for r in replies.values())
         if lost:
             log.info("committer: %d leases had expired before renewal", lost)

@@ -20,6 +20,7 @@ from crawlstore.frontier import Frontier
 
 from .catalog import Catalog
 from .leases import Lease, LeaseBook
+from .metrics import WorkerMetrics
 
 __all__ = ["Feeder"]
 
@@ -44,6 +45,7 @@ class Feeder(threading.Thread):
         max_held: int,
         in_flight: Callable[[], int],
         on_leases: Callable[[], None],
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         super().__init__(name="crawlfleet-feeder", daemon=True)
         self.frontier = frontier
@@ -56,6 +58,7 @@ class Feeder(threading.Thread):
         self.max_held = max_held
         self.in_flight = in_flight  # requests handed to the engine and not yet finished
         self.on_leases = on_leases
+        self.metrics = metrics or WorkerMetrics()
         self.buffer: collections.deque[Lease] = collections.deque()
         self.room = threading.Event()  # set when the engine took from the buffer
         self._halt = threading.Event()
@@ -109,10 +112,12 @@ class Feeder(threading.Thread):
                 break
             if self.catalog.get(crawl_id) is None:
                 continue
-            result = self.frontier.pop(crawl_id, min(space, self.batch), self.lease_ms)
+            with self.metrics.redis_op("pop"):
+                result = self.frontier.pop(crawl_id, min(space, self.batch), self.lease_ms)
+            self.metrics.leased(crawl_id, len(result.members))
             self.crawls.observe(crawl_id, result.snapshot)
             if result.members:
-                leases = [Lease.parse(crawl_id, m) for m in result.members]
+                leases = [Lease.parse(crawl_id, m, result.round) for m in result.members]
                 self.book.add(crawl_id, result.members)
                 self.buffer.extend(leases)
                 got += len(leases)

@@ -42,8 +42,10 @@ class FleetSpider(Spider):
         return
         yield  # pragma: no cover
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[PageOutput]:
+    async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[PageOutput]:
         out = self.fleet.on_response(response)
+        if out is not None and out.pending is not None:  # an external processing service is working on it
+            out = await self.fleet.processed(out, response)
         if out is not None:
             yield out
 

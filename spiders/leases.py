@@ -21,11 +21,12 @@ class Lease:
     member: bytes  # "host payload", exactly as the frontier returned it
     host: str
     request: FrontierRequest
+    round: int = 0  # the crawl round it was leased in
 
     @classmethod
-    def parse(cls, crawl_id: str, member: bytes) -> Lease:
+    def parse(cls, crawl_id: str, member: bytes, round_: int = 0) -> Lease:
         host, _, payload = member.partition(b" ")
-        return cls(crawl_id, member, host.decode(), FrontierRequest.decode(payload))
+        return cls(crawl_id, member, host.decode(), FrontierRequest.decode(payload), round_)
 
 
 class LeaseBook:

@@ -8,6 +8,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawlfleet.config import Config
+from crawlstore.settings_store import apply_cluster
 
 __all__ = ["run", "worker_settings"]
 
@@ -25,11 +26,20 @@ def worker_settings(config: Config) -> dict[str, Any]:
         "DOWNLOAD_WARNSIZE": 0,
         "USER_AGENT": config.user_agent,
         "CRAWLFLEET_ROBOTS_DELAY_CAP": config.robots_delay_cap,
+        "CRAWLFLEET_ALLOW_NETWORKS": config.allow_networks,
+        "CRAWLFLEET_PROXIES": config.proxies,
+        "CRAWLFLEET_PROXY_BENCH_SECONDS": config.proxy_bench_seconds,
         "LOG_LEVEL": config.log_level,
     }
 
 
 def run(config: Config) -> None:
+    if config.role == "process":  # no Scrapy: pages come from crawl workers (spiders.handoff)
+        from .handoff import run_process_worker
+
+        run_process_worker(config)
+        return
+    config = apply_cluster(config)  # what an admin set through /api/v1/admin/settings
     settings = Settings()
     settings.setmodule("spiders.settings", priority="project")
     settings.update(worker_settings(config), priority="cmdline")

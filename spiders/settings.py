@@ -14,18 +14,23 @@ SCHEDULER = "spiders.scheduler.FrontierScheduler"
 ITEM_PIPELINES = {"spiders.pipelines.CommitPipeline": 100}
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "spiders.netguard.NetGuardMiddleware": 50,
     "spiders.middlewares.PoliteRobotsTxtMiddleware": 100,
+    "spiders.proxies.ProxyPoolMiddleware": 700,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "spiders.extensions.FetchMetrics": 950,  # next to the downloader: sees every response and download error
 }
+EXTENSIONS = {"spiders.extensions.Telemetry": 500}  # /metrics and /healthz on CRAWLFLEET_METRICS_PORT
 SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
 }
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+TWISTED_DNS_RESOLVER = "spiders.netguard.GuardedResolver"
 ROBOTSTXT_OBEY = True
 ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
 COOKIES_ENABLED = False

@@ -172,3 +172,45 @@ def test_explicit_mongo_url_wins_over_a_running_up(
         result = crawlfleet("token", "create", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert lookup(mongo_url, unique_prefix, result.stdout.strip())
+
+
+def test_admin_pause_and_resume(redis_url: str, mongo_url: str, unique_prefix: str, tmp_path: Path) -> None:
+    from crawlcore.definition import parse_create
+    from crawlcore.status import Status
+    from crawlstore.connection import connect_redis
+    from crawlstore.crawls import CrawlStore
+    from crawlstore.frontier import Frontier
+    from crawlstore.mongo import connect
+
+    env = clean_env(REDIS_URL=redis_url, MONGO_URL=mongo_url, CRAWLFLEET_MONGO_DB=unique_prefix,
+                    CRAWLFLEET_KEY_PREFIX=unique_prefix)
+    client = connect_redis(redis_url)
+    db = connect(mongo_url, unique_prefix)
+    try:
+        store = CrawlStore(Frontier(client, unique_prefix, 4), db)
+        crawl = store.create("tok", parse_create({"name": ["c"], "seeds": ["http://a.test/"]}))
+        done = crawlfleet("admin", "pause", env=env, cwd=tmp_path)
+        assert done.returncode == 0 and "paused 1 crawl " in done.stdout
+        assert store.get(crawl.id).state.status is Status.ADMIN_PAUSED  # type: ignore[union-attr]
+        done = crawlfleet("admin", "resume", env=env, cwd=tmp_path)
+        assert done.returncode == 0 and "resumed 1 crawl" in done.stdout
+        assert store.get(crawl.id).state.status is Status.IN_PROGRESS  # type: ignore[union-attr]
+    finally:
+        client.close()
+        db.client.drop_database(unique_prefix)
+        db.client.close()
+
+
+def test_token_create_admin(mongo_url: str, unique_prefix: str, tmp_path: Path) -> None:
+    from crawlstore.mongo import connect
+    from crawlstore.tokens import TokenStore
+
+    env = clean_env(MONGO_URL=mongo_url, CRAWLFLEET_MONGO_DB=unique_prefix)
+    token = crawlfleet("token", "create", "--admin", "--name", "root", env=env, cwd=tmp_path).stdout.strip()
+    db = connect(mongo_url, unique_prefix)
+    try:
+        info = TokenStore(db).lookup(token)
+        assert info is not None and info.admin and info.name == "root"
+    finally:
+        db.client.drop_database(unique_prefix)
+        db.client.close()

@@ -205,7 +205,14 @@ def fixture_report(max_hops: int = -1, **kw: bool) -> dict[str, int]:
 @pytest.mark.parametrize(("max_hops", "size"),
                          [(-1, 39), (0, 1), (1, 10), (2, 33), (3, 37), (4, 38), (5, 39)])
 def test_fixture_report_sizes(max_hops: int, size: int) -> None:
-    assert len(fixture_report(max_hops)) == size
+    assert len(fixture_report(max_hops, use_canonical=False)) == size
+
+
+def test_canonical_links_to_other_urls_are_crawled_at_the_same_hop() -> None:
+    # /landing.html?from=temp and /docs/api/ref.html?v=2 name their query-less URL as canonical
+    extra = set(fixture_report(-1)) - set(fixture_report(-1, use_canonical=False))
+    assert {url: fixture_report(-1)[url] for url in extra} == {"/landing.html": 2, "/docs/api/ref.html": 2}
+    assert len(fixture_report(2)) == 35
 
 
 def test_fixture_report_details() -> None:
@@ -226,16 +233,16 @@ def test_fixture_report_details() -> None:
 
 
 def test_fixture_report_options() -> None:
-    assert len(fixture_report(obey_robots=False)) == 40
+    assert len(fixture_report(obey_robots=False, use_canonical=False)) == 40
     assert fixture_report(obey_robots=False)["/private/hidden.html"] == 3
-    unrestricted = fixture_report(restrict_to_seed_hosts=False)
+    unrestricted = fixture_report(restrict_to_seed_hosts=False, use_canonical=False)
     assert len(unrestricted) == 43
     assert {u: h for u, h in unrestricted.items() if u.startswith(OTHER_BASE)} == {
         OTHER_BASE + "/": 2, OTHER_BASE + "/index.html": 2, OTHER_BASE + "/about.html": 3,
         OTHER_BASE + "/deep/page.html": 3}
-    assert len(fixture_report(obey_robots=False, restrict_to_seed_hosts=False)) == 44
+    assert len(fixture_report(obey_robots=False, restrict_to_seed_hosts=False, use_canonical=False)) == 44
     sites = {FIXTURE_BASE: fixture_site(OTHER_BASE + "/"), OTHER_BASE: other_site()}
-    fetched = expected_fetches(sites, [FIXTURE_BASE + "/"])
+    fetched = expected_fetches(sites, [FIXTURE_BASE + "/"], use_canonical=False)
     assert len(fetched) == 38 and FIXTURE_BASE + "/private/secret.html" not in fetched
 
 

@@ -1,9 +1,10 @@
 """What every crawler in the frontier benchmark shares: the parsing work and the output.
 
 Each page is parsed with crawlfleet's own code (`spiders.extract.read_page`, the scope and
-link rules of `crawlcore`, `spiders.objects.build_object`) and one object per page is
-stored in MongoDB in batches, so the peers do the same work per page as a crawlfleet
-worker, minus the URL report crawlfleet also writes.
+link rules of `crawlcore`, and the worker's `PageProcessor` with the crawl's default apiUrl:
+analyze in automatic mode) and its objects are stored in MongoDB in batches, so the peers do
+the same work per page as a crawlfleet worker, minus the URL report crawlfleet also writes.
+With `--processing off` nobody processes pages: they are parsed for their links only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pymongo import MongoClient
+from pymongo.errors import BulkWriteError
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import TextResponse
@@ -23,9 +25,11 @@ from crawlcore.links import follow
 from crawlcore.scope import Scope
 from crawlcore.urls import fingerprint
 from spiders.extract import read_page
-from spiders.objects import build_object
+from spiders.processing import PageProcessor
 
 BATCH = 200
+DUPLICATE_KEY = 11000
+STORE = "_store"  # False on the marker item of a page not processed (--processing off)
 
 
 def peer_settings(concurrency: int, mongo_url: str, mongo_db: str, expect: int, out: str) -> dict[str, Any]:
@@ -56,8 +60,14 @@ def parse_page(spider: Spider, response: TextResponse) -> Iterator[Any]:
     page = read_page(response.body, response.url, root=response.selector.root)
     for url in follow(spider.scope, response.url, page.base, page.hrefs):  # type: ignore[attr-defined]
         yield Request(url, callback=spider.parse)
-    yield build_object(page, url=response.url, resolved_url=response.url, fp=fingerprint(response.url),
-                       crawl_name=spider.name, crawl_round=0, crawled=time.time())
+    if not spider.processing:  # type: ignore[attr-defined]
+        yield {"pageUrl": response.url, STORE: False}  # counted as a page, not stored
+        return
+    processor: PageProcessor = spider.processor  # type: ignore[attr-defined]
+    processed = processor.process(api_url="", selectors="", root=response.selector.root, url=response.url,
+                                  resolved_url=response.url, fp=fingerprint(response.url), crawl_id=spider.name,
+                                  crawl_name=spider.name, crawl_round=0, crawled=time.time())
+    yield from processed.objects
 
 
 def scope_for(seed: str) -> Scope:
@@ -78,16 +88,27 @@ class MongoPipeline:
         return cls(crawler)
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        if item.get(STORE) is False:
+            return item
         self.buffer.append(dict(item))
         if len(self.buffer) >= BATCH:
-            self.collection.insert_many(self.buffer, ordered=False)
-            self.buffer = []
+            self._flush()
         return item
 
     def close_spider(self) -> None:
         if self.buffer:
-            self.collection.insert_many(self.buffer, ordered=False)
+            self._flush()
         self.client.close()
+
+    def _flush(self) -> None:
+        batch, self.buffer = self.buffer, []
+        try:
+            self.collection.insert_many(batch, ordered=False)
+        except BulkWriteError as exc:
+            # An object id is its crawl, round and URL fingerprint (as crawlfleet writes them); a page
+            # fetched twice (scrapy-redis does not dedupe its start URL) is stored once.
+            if any(err.get("code") != DUPLICATE_KEY for err in exc.details.get("writeErrors", [])):
+                raise
 
 
 class Timing:

@@ -16,16 +16,20 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response, TextResponse
 from scrapy_redis.spiders import RedisSpider
 
+from spiders.processing import PageProcessor
+
 from .common import parse_page, peer_settings, scope_for
 
 
 class VanillaSpider(RedisSpider):
     name = "vanilla"
 
-    def __init__(self, start: str, key: str, **kwargs: Any) -> None:
+    def __init__(self, start: str, key: str, processing: str = "analyze", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.redis_key = f"{key}:start_urls"
         self.scope = scope_for(start)
+        self.processor = PageProcessor()
+        self.processing = processing != "off"
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         assert isinstance(response, TextResponse)  # the benchmark site serves HTML only
@@ -38,6 +42,7 @@ def main() -> None:
         parser.add_argument(arg, required=True)
     parser.add_argument("--expect", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--processing", choices=("analyze", "off"), default="analyze")
     args = parser.parse_args()
     settings = peer_settings(args.concurrency, args.mongo, args.db, args.expect, args.out)
     settings.update({
@@ -51,7 +56,7 @@ def main() -> None:
     client.lpush(f"{args.key}:start_urls", args.start)
     client.close()
     process = CrawlerProcess(settings)
-    process.crawl(VanillaSpider, start=args.start, key=args.key)
+    process.crawl(VanillaSpider, start=args.start, key=args.key, processing=args.processing)
     process.start()
 
 

@@ -3,7 +3,7 @@
 -- key base "prefix:{crawl-id}:", so all of them share the crawl's hash tag.
 -- ARGV[2] is the wake-up channel, ARGV[3] the cluster-wide per-host concurrency.
 -- Payloads are crawlcore.wire requests: a flag byte (P, C or X) then compact JSON.
--- A lease member is "host payload".
+-- A lease member is "host payload". A "host" is also what per-subdomain limits count.
 
 local JOB = KEYS[1]
 local BASE = ARGV[1]
@@ -15,21 +15,27 @@ local NOW_S = 0
 local CRAWL_DELAY = 0  -- ms
 local MAXHOPS = -1
 local MODE = 'e'       -- 'e' exact, 'b' bloom
-local BITS = 0
+local BITS = 0         -- leading fingerprint bits that pick an exact-store bucket
 local BLOOM_M = 0
 local BLOOM_K = 0
-local ROUND = 0
+local ROUND = 0        -- the round being crawled
+local SEEN_ROUND = 0   -- the round whose seen store dedupes (a seeds-only round keeps the last one)
 local ROBOTS = false   -- the crawl obeys robots.txt
+local ONLY_NEW = false -- onlyProcessIfNew: later rounds process only pages never processed
+local SUB_CRAWL = -1   -- maxToCrawlPerSubdomain (-1: no limit)
+local SUB_PROC = -1    -- maxToProcessPerSubdomain
 local WAKE = false
+local SEEN_HITS = 0   -- links of this call the seen store knew already (dedupe hits)
 
 local function key(suffix) return BASE .. suffix end
 local function num(v) return tonumber(v) or 0 end
 
-local function load(status_only)
+local function load()
   local t = redis.call('TIME')
   NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   NOW_S = tonumber(t[1])
-  local v = redis.call('HMGET', JOB, 'status', 'delay_ms', 'max_hops', 'dm', 'db', 'bm', 'bk', 'round', 'robots')
+  local v = redis.call('HMGET', JOB, 'status', 'delay_ms', 'max_hops', 'dm', 'db', 'bm', 'bk', 'round', 'robots',
+                       'sr', 'only_new', 'max_crawl_sub', 'max_proc_sub')
   CRAWL_DELAY = num(v[2])
   MAXHOPS = tonumber(v[3]) or -1
   MODE = v[4] or 'e'
@@ -38,6 +44,10 @@ local function load(status_only)
   BLOOM_K = num(v[7])
   ROUND = num(v[8])
   ROBOTS = v[9] == '1'
+  SEEN_ROUND = tonumber(v[10]) or ROUND
+  ONLY_NEW = v[11] == '1'
+  SUB_CRAWL = tonumber(v[12]) or -1
+  SUB_PROC = tonumber(v[13]) or -1
   return v[1]
 end
 
@@ -59,13 +69,33 @@ local function host_cap(host, delay)
   return CONC
 end
 
+-- Requests of a host that maxToCrawlPerSubdomain still allows (crawled + in flight count).
+local function host_budget(host, inflight)
+  if SUB_CRAWL < 0 then return 1e15 end
+  return SUB_CRAWL - num(redis.call('HGET', key('hcr'), host)) - inflight
+end
+
 -- Put a host in the schedule when it has queued work and a free slot; park it otherwise.
+-- A host that used up its per-subdomain budget with nothing in flight drops its queue,
+-- so that the crawl can finish.
 local function schedule(host)
-  if redis.call('LLEN', key('q:' .. host)) == 0 then
+  local qk = key('q:' .. host)
+  local queued = redis.call('LLEN', qk)
+  if queued == 0 then
     redis.call('ZREM', key('sched'), host)
     return
   end
-  if num(redis.call('HGET', key('hinf'), host)) >= host_cap(host, host_delay(host)) then
+  local inflight = num(redis.call('HGET', key('hinf'), host))
+  if host_budget(host, inflight) <= 0 then
+    redis.call('ZREM', key('sched'), host)
+    if inflight == 0 then
+      redis.call('DEL', qk)
+      redis.call('HINCRBY', JOB, 'q', -queued)
+      redis.call('HINCRBY', JOB, 'sub_dropped', queued)
+    end
+    return
+  end
+  if inflight >= host_cap(host, host_delay(host)) then
     redis.call('ZREM', key('sched'), host)
     return
   end
@@ -90,12 +120,20 @@ local function u32(s, i)
   return ((a * 256 + b) * 256 + c) * 256 + d
 end
 
-local function seen_key(fp)
-  local bucket = 0
+local function bucket_of(fp)
   if BITS > 0 then
-    bucket = math.floor((string.byte(fp, 1) * 256 + string.byte(fp, 2)) / 2 ^ (16 - BITS))
+    return string.format('%x', math.floor((string.byte(fp, 1) * 256 + string.byte(fp, 2)) / 2 ^ (16 - BITS)))
   end
-  return key('s:' .. ROUND .. ':' .. string.format('%x', bucket))
+  return '0'
+end
+
+local function seen_key(fp)
+  return key('s:' .. SEEN_ROUND .. ':' .. bucket_of(fp))
+end
+
+-- Pages processed in any round (onlyProcessIfNew), bucketed like the exact seen store.
+local function processed_key(fp)
+  return key('pe:' .. bucket_of(fp))
 end
 
 -- Bloom mode: set the fingerprint's bits; true when at least one was unset (a new URL).
@@ -103,7 +141,7 @@ local function bloom_add(fp)
   local h1 = u32(fp, 1)
   local h2 = u32(fp, 5)
   if h2 % 2 == 0 then h2 = h2 + 1 end
-  local bk = key('b:' .. ROUND)
+  local bk = key('b:' .. SEEN_ROUND)
   local new = false
   for i = 0, BLOOM_K - 1 do
     if redis.call('SETBIT', bk, (h1 + i * h2) % BLOOM_M, 1) == 0 then new = true end
@@ -119,17 +157,33 @@ local function known_hop(fp)
   return nil
 end
 
+-- In rounds after the first, with onlyProcessIfNew, a page processed before is only crawled.
+local function process_flag(fp, flag)
+  if flag == 'P' and ONLY_NEW and ROUND > 0 and redis.call('HEXISTS', processed_key(fp), fp) == 1 then
+    return 'C'
+  end
+  return flag
+end
+
+local function payload_for(urljson, hop, flag)
+  return flag .. '{"u":' .. urljson .. ',"h":' .. hop .. ',"d":' .. NOW_S .. '}'
+end
+
 -- A URL was found at `hop`. New URLs are queued; in exact mode a shorter path to a
 -- known URL lowers its hop and, when it was already crawled, queues a re-expansion so
 -- its links get their shorter hop counts too.
 local function discover(fp, urljson, host, flag, hop)
   if MAXHOPS >= 0 and hop > MAXHOPS then return end
   if MODE == 'b' then
-    if not bloom_add(fp) then return end
+    if not bloom_add(fp) then
+      SEEN_HITS = SEEN_HITS + 1
+      return
+    end
   else
     local sk = seen_key(fp)
     local v = redis.call('HGET', sk, fp)
     if v then
+      SEEN_HITS = SEEN_HITS + 1
       v = tonumber(v)
       if hop < math.floor(v / 2) then
         local crawled = v % 2
@@ -145,7 +199,7 @@ local function discover(fp, urljson, host, flag, hop)
     redis.call('HSET', sk, fp, hop * 2)
   end
   redis.call('HINCRBY', JOB, 'harvested', 1)
-  enqueue(host, flag .. '{"u":' .. urljson .. ',"h":' .. hop .. ',"d":' .. NOW_S .. '}', false)
+  enqueue(host, payload_for(urljson, hop, process_flag(fp, flag)), false)
 end
 
 local function split_member(m)
@@ -177,7 +231,10 @@ end
 local function release(host, payload, delay_ms)
   local flag = string.sub(payload, 1, 1)
   if flag == 'X' then return end
-  if flag == 'P' then redis.call('HINCRBY', JOB, 'pres', -1) end
+  if flag == 'P' then
+    redis.call('HINCRBY', JOB, 'pres', -1)
+    if SUB_PROC >= 0 then redis.call('HINCRBY', key('hpres'), host, -1) end
+  end
   redis.call('HINCRBY', key('hinf'), host, -1)
   if delay_ms >= 0 then redis.call('HSET', key('hdelay'), host, delay_ms) end
   local delay = host_delay(host)
@@ -195,6 +252,13 @@ local function reap(limit)
     redis.call('HINCRBY', JOB, 'reaped', 1)
   end
   return #expired
+end
+
+-- A Bloom filter is allocated whole: grown bit by bit, Redis would over-allocate it.
+local function allocate_bloom()
+  if MODE == 'b' and redis.call('EXISTS', key('b:' .. SEEN_ROUND)) == 0 then
+    redis.call('SET', key('b:' .. SEEN_ROUND), string.rep('\0', math.ceil(BLOOM_M / 8)))
+  end
 end
 
 local function finish(result)

@@ -14,10 +14,7 @@ if nfields > 0 then
   i = i + nfields * 2
 end
 load()
-if MODE == 'b' and redis.call('EXISTS', key('b:' .. ROUND)) == 0 then
-  -- allocate the whole filter at once: grown bit by bit, Redis would over-allocate it
-  redis.call('SET', key('b:' .. ROUND), string.rep('\0', math.ceil(BLOOM_M / 8)))
-end
+allocate_bloom()
 while i <= #ARGV do
   discover(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], 0)
   i = i + 4

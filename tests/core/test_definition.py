@@ -114,6 +114,8 @@ def test_parse_create_sets_name_and_seeds() -> None:
                      id="notifyEmail"),
         pytest.param("notifyWebhook", "http://www.diffbot.com", "notify_webhook", "http://www.diffbot.com",
                      id="notifyWebhook"),
+        pytest.param("selectors", '{"price": ".price::text"}', "selectors", '{"price":".price::text"}',
+                     id="selectors"),
     ],
 )
 def test_parse_create_parameter(param: str, raw: str, attr: str, expected: object) -> None:
@@ -128,6 +130,7 @@ def test_every_parameter_has_a_case_above() -> None:
         "maxToProcessPerSubdomain",
         "restrictDomain", "urlCrawlPattern", "urlCrawlRegEx", "urlProcessPattern", "urlProcessRegEx",
         "pageProcessPattern", "obeyRobots", "crawlDelay", "useCanonical", "useProxies", "repeat", "maxRounds",
+        "selectors",
         "onlyProcessIfNew", "seedRecrawlFrequency", "notifyEmail", "notifyWebhook",
     }
     assert {p.name for p in PARAMS} == covered

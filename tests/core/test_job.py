@@ -236,3 +236,7 @@ def test_from_hash_field_types(field: str, raw: object, expected: object) -> Non
     value = getattr(JobState.from_hash({field: raw}), field)
     assert value == expected
     assert type(value) is type(expected)
+
+
+def test_job_state_reads_the_queue_length_the_scripts_keep_in_q() -> None:
+    assert JobState.from_hash({b"q": b"3", b"status": b"7"}).queued == 3

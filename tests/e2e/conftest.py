@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
+import email
 import io
 import os
 import signal
@@ -27,6 +29,7 @@ from crawlfleet.servers import free_port
 from crawlstore.mongo import connect
 from crawlstore.tokens import TokenStore
 from tests.sites.process import FixtureServers, serve_fixture
+from tests.sites.proxy import ForwardingProxy
 
 REPO = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3.0  # short, so that tests of crashed workers finish quickly
@@ -77,7 +80,9 @@ class Cluster:
 
     def add_worker(self, **extra_env: str) -> Proc:
         n = len(self.workers)
-        proc = Proc(["worker"], {**self.env, **extra_env}, self.workdir / f"worker-{n}.log")
+        # a /metrics port of its own: workers on one host must not fight over the default 9410
+        env = {**self.env, "CRAWLFLEET_METRICS_PORT": str(free_port()), **extra_env}
+        proc = Proc(["worker"], env, self.workdir / f"worker-{n}.log")
         self.workers.append(proc)
         return proc
 
@@ -157,8 +162,55 @@ def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:6]}"
 
 
+class MailBox:
+    """An SMTP server on loopback (aiosmtpd) that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Any] = []
+        box = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                box.messages.append(email.message_from_bytes(envelope.content))
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.url = f"smtp://127.0.0.1:{self.port}"
+
+
 @pytest.fixture(scope="session")
-def cluster_env(redis_url: str, mongo_url: str) -> dict[str, str]:
+def mailbox() -> Iterator[MailBox]:
+    box = MailBox()
+    box.controller.start()
+    try:
+        yield box
+    finally:
+        box.controller.stop()
+
+
+@dataclasses.dataclass
+class Proxies:
+    """The deployment's proxy pool: a dead proxy first, then a working one."""
+
+    dead: str
+    live: ForwardingProxy
+
+    @property
+    def pool(self) -> list[str]:
+        return [self.dead, self.live.url]
+
+
+@pytest.fixture(scope="session")
+def proxies() -> Iterator[Proxies]:
+    with ForwardingProxy() as live:
+        yield Proxies(f"http://127.0.0.1:{free_port()}", live)
+
+
+@pytest.fixture(scope="session")
+def cluster_env(redis_url: str, mongo_url: str, mailbox: MailBox, proxies: Proxies) -> dict[str, str]:
     prefix = "e2e" + uuid.uuid4().hex[:6]
     return {
         **os.environ,
@@ -171,6 +223,11 @@ def cluster_env(redis_url: str, mongo_url: str) -> dict[str, str]:
         "CRAWLFLEET_MAX_TRIES": "3",
         "CRAWLFLEET_DOWNLOAD_TIMEOUT": "5",
         "CRAWLFLEET_LOG_LEVEL": "INFO",
+        "CRAWLFLEET_ALLOW_NETWORKS": "127.0.0.0/8",  # the test sites; the guard itself is tested too
+        "CRAWLFLEET_CLOCK": "redis",  # tests of repeating crawls move the cluster's time forward
+        "CRAWLFLEET_SMTP_URL": mailbox.url,
+        "CRAWLFLEET_PROXIES": ",".join(proxies.pool),
+        "CRAWLFLEET_PROXY_BENCH_SECONDS": "30",
         "PYTHONPATH": str(REPO),
     }
 

@@ -153,14 +153,15 @@ class FixtureServers:
         return [self.main.url("/")]
 
     def report(self, max_hops: int = -1, obey_robots: bool = True,
-               restrict_to_seed_hosts: bool = True) -> dict[str, int]:
+               restrict_to_seed_hosts: bool = True, use_canonical: bool = True) -> dict[str, int]:
         """`expected_report` for the fixture seeded at its root."""
-        return expected_report(self.sites, self.seeds, max_hops, obey_robots, restrict_to_seed_hosts)
+        return expected_report(self.sites, self.seeds, max_hops, obey_robots, restrict_to_seed_hosts, use_canonical)
 
     def entries(self, max_hops: int = -1, obey_robots: bool = True,
-                restrict_to_seed_hosts: bool = True) -> dict[str, Any]:
+                restrict_to_seed_hosts: bool = True, use_canonical: bool = True) -> dict[str, Any]:
         """`expected_entries` for the fixture seeded at its root."""
-        return expected_entries(self.sites, self.seeds, max_hops, obey_robots, restrict_to_seed_hosts)
+        return expected_entries(self.sites, self.seeds, max_hops, obey_robots, restrict_to_seed_hosts,
+                                use_canonical)
 
 
 @contextlib.contextmanager

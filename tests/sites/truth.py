@@ -201,8 +201,9 @@ def _path_of(url: str) -> str:
     return parts.path + ("?" + parts.query if parts.query else "")
 
 
-def _outgoing(page: Page, url: str, base_url: str) -> list[tuple[str, int]]:
-    """(target, weight) edges of a fetched page: its Location (0) or its links (1)."""
+def _outgoing(page: Page, url: str, base_url: str, use_canonical: bool = True) -> list[tuple[str, int]]:
+    """(target, weight) edges of a fetched page: its Location (0), or its links (1) and, with
+    useCanonical, its rel=canonical when that names another URL (0: the page is a duplicate of it)."""
     if page.status in REDIRECTS and page.redirect_to is not None:
         target = resolve(substitute(page.redirect_to, base_url), url)
         return [(target, 0)] if target else []
@@ -217,6 +218,10 @@ def _outgoing(page: Page, url: str, base_url: str) -> list[tuple[str, int]]:
         target = _cached_resolve(href, origin if rooted else doc_base)  # same result, more cache hits
         if target:
             out.append((target, 1))
+    if use_canonical and page.canonical:
+        canonical = resolve(substitute(page.canonical, base_url), doc_base)
+        if canonical and canonical != url:
+            out.append((canonical, 0))
     return out
 
 
@@ -226,7 +231,8 @@ def _cached_resolve(href: str, base: str) -> str | None:
 
 
 def expected_entries(sites: dict[str, Site], seeds: list[str], max_hops: int = -1,
-                     obey_robots: bool = True, restrict_to_seed_hosts: bool = True) -> dict[str, Entry]:
+                     obey_robots: bool = True, restrict_to_seed_hosts: bool = True,
+                     use_canonical: bool = True) -> dict[str, Entry]:
     """Every URL the crawl must report, with hop, status and whether robots blocked it."""
     roots = scope_roots(seeds)
     origins = _origins(sites)
@@ -253,7 +259,7 @@ def expected_entries(sites: dict[str, Site], seeds: list[str], max_hops: int = -
         entries[url] = Entry(url, hop, status, blocked, ctype)
         if found is None or page is None or blocked:
             continue
-        for target, weight in _outgoing(page, url, found[0]):
+        for target, weight in _outgoing(page, url, found[0], use_canonical):
             new_hop = hop + weight
             if restrict_to_seed_hosts:
                 origin = _origin(target)
@@ -272,14 +278,16 @@ def expected_entries(sites: dict[str, Site], seeds: list[str], max_hops: int = -
 
 
 def expected_report(sites: dict[str, Site], seeds: list[str], max_hops: int = -1,
-                    obey_robots: bool = True, restrict_to_seed_hosts: bool = True) -> dict[str, int]:
+                    obey_robots: bool = True, restrict_to_seed_hosts: bool = True,
+                    use_canonical: bool = True) -> dict[str, int]:
     """{absolute normalised URL: hop} of every URL the crawl's URL report must contain."""
-    entries = expected_entries(sites, seeds, max_hops, obey_robots, restrict_to_seed_hosts)
+    entries = expected_entries(sites, seeds, max_hops, obey_robots, restrict_to_seed_hosts, use_canonical)
     return {url: entry.hop for url, entry in entries.items()}
 
 
 def expected_fetches(sites: dict[str, Site], seeds: list[str], max_hops: int = -1,
-                     obey_robots: bool = True, restrict_to_seed_hosts: bool = True) -> set[str]:
+                     obey_robots: bool = True, restrict_to_seed_hosts: bool = True,
+                     use_canonical: bool = True) -> set[str]:
     """The reported URLs that are actually requested (not robots-blocked, served by a site)."""
-    entries = expected_entries(sites, seeds, max_hops, obey_robots, restrict_to_seed_hosts)
+    entries = expected_entries(sites, seeds, max_hops, obey_robots, restrict_to_seed_hosts, use_canonical)
     return {url for url, entry in entries.items() if entry.status is not None}
