@@ -127,6 +127,11 @@ class Bench:
             proc.stop(timeout=30)
         self.client.delete("cf:workers")
 
+    def processing_params(self) -> dict[str, str]:
+        """Crawl settings for --processing off: no URL matches the process regex (it is searched, so
+        "^$" never matches a URL); with analyze, the default (no apiUrl)."""
+        return {"urlProcessRegEx": "^$"} if self.args.processing == "off" else {}
+
     def create(self, seed: str, **params: Any) -> tuple[str, float]:
         name = f"bench-{uuid.uuid4().hex[:8]}"
         data = {"token": self.token, "name": name, "seeds": seed, "crawlDelay": 0, "maxToCrawl": 10_000_000,
@@ -154,8 +159,7 @@ class Bench:
     def crawlfleet(self, n_workers: int, start: str, pages: int) -> float:
         procs = self.workers(n_workers)
         try:
-            # processing off: no URL matches the process regex (searched, so "^$" never matches a URL)
-            name, started = self.create(start, **({"urlProcessRegEx": "^$"} if self.args.processing == "off" else {}))
+            name, started = self.create(start, **self.processing_params())
             job = self.wait(name)
             seconds = time.time() - started
             assert job["jobStatus"]["status"] == Status.COMPLETED, job["jobStatus"]
@@ -186,7 +190,7 @@ class Bench:
             thread.start()
             time.sleep(0.5)
             before = dict(counts)
-            name, _ = self.create(start, maxToCrawl=pages)
+            name, _ = self.create(start, maxToCrawl=pages, **self.processing_params())
             job = self.wait(name)
             after = dict(counts)
             self.api.post("/v3/crawl", data={"token": self.token, "name": name, "delete": 1})
