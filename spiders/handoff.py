@@ -51,6 +51,7 @@ from crawlstore.mongo import connect, ensure_indexes
 
 from .catalog import Catalog, CrawlInfo
 from .committer import Committer
+from .health import TelemetryServer
 from .leases import Lease, LeaseBook
 from .metrics import WorkerMetrics
 from .pages import PageBuilder, PageOutput
@@ -182,12 +183,31 @@ class ProcessWorker:
                 return self.builder.completed(crawl, output, processed.pending.result())
         return self.builder.finished(crawl, output, processed)
 
+    def serve_telemetry(self) -> TelemetryServer | None:
+        """/metrics and /healthz on CRAWLFLEET_METRICS_PORT (0: none), as a crawl worker serves them;
+        liveness is the age of the beat the main loop writes (at least once a second)."""
+        if self.config.metrics_port == 0:
+            return None
+        self.metrics.track(lambda: len(self.book), lambda: 0)
+        server = TelemetryServer(self.metrics, self.config.metrics_host, self.config.metrics_port,
+                                 timeout_seconds=self.config.heartbeat_timeout)
+        try:
+            server.start()
+        except OSError as exc:
+            log.warning("telemetry: cannot serve on %s:%d (%s); this worker serves no /metrics or /healthz",
+                        self.config.metrics_host, self.config.metrics_port, exc)
+            return None
+        log.info("metrics on http://%s:%d/metrics, liveness on /healthz", self.config.metrics_host, server.port)
+        return server
+
     def run(self) -> None:
         """Serve until `halt` is set; then commit what was processed."""
         self.committer.start()
+        telemetry = self.serve_telemetry()
         log.info("process worker %s taking pages from %s", self.worker_id, self.key)
         try:
             while not self.halt.is_set():
+                self.metrics.beat()
                 self.heartbeat()
                 if self.committer.pending() >= MAX_UNCOMMITTED:
                     time.sleep(0.02)
@@ -209,6 +229,8 @@ class ProcessWorker:
                 if output is not None:
                     self.committer.submit(output)
         finally:
+            if telemetry is not None:
+                telemetry.stop()
             self.committer.stop()
             self.committer.join(timeout=60)
             self.processor.close()

@@ -53,6 +53,7 @@ KNOWN_ENV = {setting.env for setting in SETTINGS}
 OUR_SERVICES = {
     "controller": ["controller"],
     "worker": ["worker"],
+    "processor": ["worker"],
     "token": ["token", "create", "--name", "compose"],
 }
 LONG_RUNNING = ("controller", "worker")
@@ -84,13 +85,19 @@ def our_services(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
     return {name: svc for name, svc in services.items() if "build" in svc}
 
 
+_DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}")
+
+
 def environment(service: dict[str, Any]) -> dict[str, str]:
-    """A service's environment as a mapping, whichever of the two compose syntaxes it uses."""
+    """A service's environment as a mapping, whichever of the two compose syntaxes it uses, with
+    `${VAR:-default}` read as compose reads it when VAR is not set."""
     env = service.get("environment") or {}
     if isinstance(env, list):
         pairs = (item.split("=", 1) if "=" in item else (item, "") for item in env)
-        return {key: value for key, value in pairs}
-    return {key: "" if value is None else str(value) for key, value in env.items()}
+        raw = {key: value for key, value in pairs}
+    else:
+        raw = {key: "" if value is None else str(value) for key, value in env.items()}
+    return {key: _DEFAULTED.sub(lambda m: m.group(1), value) for key, value in raw.items()}
 
 
 def mounts(service: dict[str, Any]) -> dict[str, str]:
@@ -588,8 +595,11 @@ def test_prometheus_scrapes_the_controller_and_every_worker(services: dict) -> N
     worker_env = {**env_vars(final_stage()), **environment(services["worker"])}
     worker = Config.from_env({k: v for k, v in worker_env.items() if k in KNOWN_ENV})
     assert worker.metrics_port > 0 and worker.metrics_host == "0.0.0.0"
+    processor_env = {**env_vars(final_stage()), **environment(services["processor"])}
+    processor = Config.from_env({k: v for k, v in processor_env.items() if k in KNOWN_ENV})
+    assert processor.role == "process" and processor.metrics_port == worker.metrics_port
     assert jobs["crawlfleet-worker"]["dns_sd_configs"] == [
-        {"names": ["worker"], "type": "A", "port": worker.metrics_port, "refresh_interval": "15s"}
+        {"names": ["worker", "processor"], "type": "A", "port": worker.metrics_port, "refresh_interval": "15s"}
     ]
 
 

@@ -40,6 +40,7 @@ class Proc:
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.args = args
+        self.env = env
         self.log = log
         self._out = log.open("wb")
         self.popen = subprocess.Popen(

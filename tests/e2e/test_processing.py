@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from crawlcore.urls import doc_id, fingerprint
@@ -276,6 +277,13 @@ def test_crawl_workers_hand_pages_to_process_workers_through_redis(split_cluster
     prefix = cluster.env["CRAWLFLEET_KEY_PREFIX"]
     assert cluster.redis.llen(f"{prefix}:process") == 0
     assert any(json.loads(v).get("role") == "process" for v in cluster.redis.hvals(f"{prefix}:workers"))
+    # and it serves /metrics (what it processed, under role="process") and /healthz like a crawl worker
+    worker = next(w for w in cluster.workers if w.env.get("CRAWLFLEET_ROLE") == "process")
+    base = f"http://127.0.0.1:{worker.env['CRAWLFLEET_METRICS_PORT']}"
+    processed = [float(line.rsplit(" ", 1)[1]) for line in httpx.get(base + "/metrics").text.splitlines()
+                 if line.startswith("crawlfleet_pages_processed_total{") and 'role="process"' in line]
+    assert sum(processed) >= 3
+    assert httpx.get(base + "/healthz").status_code == 200
 
 
 def test_a_page_waits_for_a_process_worker_and_is_not_lost(split_cluster: Cluster) -> None:
