@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-__all__ = ["MAX_BODY", "merge_params"]
+from starlette.requests import Request
+
+from .errors import BadRequest
+
+__all__ = ["MAX_BODY", "merge_params", "request_params"]
 
 MAX_BODY = 1 << 20  # 1 MiB of form data is far more than any crawl definition
 
@@ -22,3 +26,16 @@ def merge_params(query: bytes, body: bytes) -> dict[str, list[str]]:
         for key, values in parse_qs(source.decode("utf-8", "replace"), keep_blank_values=True).items():
             merged.setdefault(key, []).extend(values)
     return merged
+
+
+async def request_params(request: Request) -> dict[str, list[str]]:
+    """The parameters of a /v3 request: its query string, then a form-encoded POST body."""
+    body = b""
+    if request.method == "POST":
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise BadRequest("Request body too large.")
+        content_type = request.headers.get("content-type", "")
+        if body and "multipart/form-data" in content_type:
+            raise BadRequest("Send parameters form-encoded (application/x-www-form-urlencoded) or in the query.")
+    return merge_params(request.scope.get("query_string", b""), body)

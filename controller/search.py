@@ -25,9 +25,9 @@ from starlette.routing import Route
 from crawlcore.search import SearchRequest, parse_search
 from crawlstore.search import ObjectSearch
 
-from .errors import BadRequest, NotFound
+from .errors import NotFound
 from .exports import csv_columns, json_array, objects_csv
-from .params import MAX_BODY, merge_params
+from .params import request_params
 from .services import Services
 
 __all__ = ["routes"]
@@ -35,13 +35,6 @@ __all__ = ["routes"]
 Params = dict[str, list[str]]
 
 
-async def _params(request: Request) -> Params:
-    body = b""
-    if request.method == "POST":
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise BadRequest("Request body too large.")
-    return merge_params(request.scope.get("query_string", b""), body)
 
 
 def _crawl_ids(svc: Services, owner: str, search: SearchRequest) -> list[str]:
@@ -86,7 +79,7 @@ def _search(svc: Services, params: Params) -> tuple[Iterator[str], str]:
 
 
 async def search_endpoint(request: Request) -> Response:
-    params = await _params(request)
+    params = await request_params(request)
     svc: Services = request.app.state.services
     chunks, media = await run_in_threadpool(_search, svc, params)
     return StreamingResponse(chunks, media_type=media, headers={"Cache-Control": "no-store"})

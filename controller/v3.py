@@ -29,7 +29,7 @@ from crawlstore.crawls import Crawl, CrawlExists, TooManyCrawls
 from .errors import BadRequest, Forbidden, NotFound
 from .exports import csv_columns, json_array, objects_csv, url_report_csv
 from .netcheck import check_seeds
-from .params import MAX_BODY, merge_params
+from .params import request_params
 from .services import Services
 
 __all__ = ["routes"]
@@ -52,16 +52,6 @@ def _flag(params: Params, name: str) -> bool | None:
     return raw == "1"
 
 
-async def _params(request: Request) -> Params:
-    body = b""
-    if request.method == "POST":
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise BadRequest("Request body too large.")
-        content_type = request.headers.get("content-type", "")
-        if body and "multipart/form-data" in content_type:
-            raise BadRequest("Send parameters form-encoded (application/x-www-form-urlencoded) or in the query.")
-    return merge_params(request.scope.get("query_string", b""), body)
 
 
 def _services(request: Request) -> Services:
@@ -165,7 +155,7 @@ def _control(svc: Services, request: Request, token: str, crawl: Crawl, controls
 
 
 async def crawl_endpoint(request: Request) -> Response:
-    params = await _params(request)
+    params = await request_params(request)
     svc = _services(request)
     body = await run_in_threadpool(_crawl, svc, request, params)
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
@@ -203,7 +193,7 @@ def _data(svc: Services, token: str | None, name: str | None, fmt: str, kind: st
 
 
 async def data_endpoint(request: Request) -> Response:
-    params = await _params(request)
+    params = await request_params(request)
     svc = _services(request)
     chunks, media = await run_in_threadpool(
         _data, svc, _one(params, "token"), _one(params, "name"), (_one(params, "format") or "json").lower(),
@@ -242,7 +232,7 @@ def _admin(svc: Services, token: str | None, action: str) -> dict[str, Any]:
 
 async def admin_endpoint(request: Request) -> Response:
     """`/v3/admin/pause` and `/v3/admin/resume`: every crawl to status 8 and back."""
-    params = await _params(request)
+    params = await request_params(request)
     body = await run_in_threadpool(_admin, _services(request), _one(params, "token"), request.path_params["action"])
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
