@@ -44,7 +44,22 @@ V = TypeVar("V")
 
 
 class TTLCache(Generic[K, V]):
-    """A small thread-safe cache whose entries expire; cleared whole when it grows too big."""
+    """A small thread-safe cache whose entries expire; cleared whole when it grows too big.
+
+    When an entry expires, the first caller to see it gets a miss (and reloads it with `put`);
+    callers meanwhile get the old value for up to another `ttl`, so many concurrent requests for one
+    key never all go to MongoDB at once:
+
+        >>> now = [0.0]
+        >>> cache = TTLCache(2.0, clock=lambda: now[0])
+        >>> cache.put("k", 1); now[0] = 3.0
+        1
+        >>> cache.get("k"), cache.get("k")   # the first caller reloads, the second gets the old value
+        ((False, None), (True, 1))
+        >>> cache.put("k", 2); cache.get("k")
+        2
+        (True, 2)
+    """
 
     def __init__(self, ttl: float, size: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
@@ -55,9 +70,19 @@ class TTLCache(Generic[K, V]):
 
     def get(self, key: K) -> tuple[bool, V | None]:
         hit = self._data.get(key)
-        if hit is None or hit[0] < self.clock():
+        if hit is None:
             return False, None
-        return True, hit[1]
+        now = self.clock()
+        if hit[0] >= now:
+            return True, hit[1]
+        with self._lock:
+            current = self._data.get(key)
+            if current is None:
+                return False, None
+            if current[0] < now:  # expired, and nobody reloads it yet: this caller does
+                self._data[key] = (now + self.ttl, current[1])
+                return False, None
+            return True, current[1]
 
     def put(self, key: K, value: V) -> V:
         with self._lock:

@@ -163,3 +163,22 @@ def test_json_settings_become_v3_parameters(body: dict[str, Any], expected: dict
 def test_bad_json_settings(body: dict[str, Any]) -> None:
     with pytest.raises(InvalidParameter):
         to_params(body)
+
+
+def test_an_expired_cache_entry_is_reloaded_by_one_caller_while_others_get_the_old_value() -> None:
+    from controller.api_v1.context import TTLCache
+
+    now = [0.0]
+    cache: TTLCache[str, int] = TTLCache(2.0, clock=lambda: now[0])
+    assert cache.get("k") == (False, None)
+    cache.put("k", 1)
+    assert cache.get("k") == (True, 1)
+    now[0] = 3.0  # expired
+    assert cache.get("k") == (False, None)  # this caller reloads
+    assert [cache.get("k") for _ in range(5)] == [(True, 1)] * 5  # the others meanwhile: the old value
+    cache.put("k", 2)
+    assert cache.get("k") == (True, 2)
+    now[0] = 10.0  # expired again: the next caller reloads
+    assert cache.get("k") == (False, None)
+    cache.drop("k")
+    assert cache.get("k") == (False, None)
