@@ -14,7 +14,7 @@ from typing import Any
 
 from crawlcore.report import URL_REPORT_COLUMNS, UrlRecord, report_row
 
-__all__ = ["csv_columns", "json_array", "objects_csv", "url_report_csv"]
+__all__ = ["chunked", "csv_columns", "json_array", "objects_csv", "url_report_csv"]
 
 _CHUNK = 64 * 1024
 # Top-level object fields in the order a person reading the CSV expects them.
@@ -23,7 +23,8 @@ _PREFERRED = ("type", "pageUrl", "resolvedPageUrl", "title", "text", "humanLangu
 _SCALARS = (str, int, float, bool)
 
 
-def _chunked(pieces: Iterable[str]) -> Iterator[str]:
+def chunked(pieces: Iterable[str]) -> Iterator[str]:
+    """Small strings joined into pieces of about _CHUNK characters: fewer, larger writes."""
     buf: list[str] = []
     size = 0
     for piece in pieces:
@@ -47,7 +48,7 @@ def json_array(docs: Iterable[dict[str, Any]]) -> Iterator[str]:
             first = False
         yield "]"
 
-    return _chunked(pieces())
+    return chunked(pieces())
 
 
 def _csv_line(cells: Iterable[Any]) -> str:
@@ -75,7 +76,7 @@ def objects_csv(columns: list[str], docs: Iterable[dict[str, Any]]) -> Iterator[
         for doc in docs:
             yield _csv_line(cell(doc.get(c, "")) for c in columns)
 
-    return _chunked(pieces())
+    return chunked(pieces())
 
 
 def url_report_csv(rows: Iterable[dict[str, Any]], to_record: Callable[[dict[str, Any]], UrlRecord]
@@ -85,4 +86,4 @@ def url_report_csv(rows: Iterable[dict[str, Any]], to_record: Callable[[dict[str
         for row in rows:
             yield _csv_line(report_row(to_record(row)))
 
-    return _chunked(pieces())
+    return chunked(pieces())

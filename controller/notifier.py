@@ -31,6 +31,7 @@ import httpx
 
 from crawlcore.job import download_urls, job_json
 from crawlcore.status import Status, message
+from crawlcore.webhook import retry_delay
 from crawlstore.crawls import CrawlStore
 from crawlstore.notify import COMPLETION_STATUSES, Notice
 
@@ -47,7 +48,8 @@ def signature(body: bytes, token_id: str) -> str:
 
 
 def _backoff(attempt: int) -> float:
-    return float(min(2 ** (attempt + 1), 3600))
+    """Seconds before retrying after failed attempt `attempt` (0-based): 2 s doubling, up to an hour."""
+    return retry_delay(attempt + 1, 2.0, factor=2.0)
 
 
 class Notifier(threading.Thread):

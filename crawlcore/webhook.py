@@ -43,6 +43,11 @@ def verify(secret: str, header: str, body: bytes, *, now: float, tolerance: floa
     return hmac.compare_digest(parts.get("v1", ""), _digest(secret, timestamp, body))
 
 
-def retry_delay(attempt: int, base: float) -> float:
-    """Seconds to wait after failed attempt number `attempt` (1-based): base * 4^(attempt-1), capped."""
-    return min(MAX_DELAY, base * 4 ** (attempt - 1))
+def retry_delay(attempt: int, base: float, factor: float = 4.0) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based): base * factor^(attempt-1),
+    capped at MAX_DELAY.
+
+    >>> [retry_delay(n, 2.0, factor=2.0) for n in (1, 2, 3, 12)]
+    [2.0, 4.0, 8.0, 3600.0]
+    """
+    return float(min(MAX_DELAY, base * factor ** (attempt - 1)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pymongo import DESCENDING, ReplaceOne
+from pymongo import DESCENDING, ReplaceOne, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
@@ -62,8 +62,20 @@ class OutputStore:
 
     def set_hops(self, hops: dict[str, int]) -> None:
         """Correct the hop count of URL rows (their URL turned out to be closer to a seed)."""
-        for doc_id, hop in hops.items():
-            self.urls.update_one({"_id": doc_id}, {"$set": {"hop": hop}})
+        self._update_urls({doc_id: {"hop": hop} for doc_id, hop in hops.items()})
+
+    def mark_duplicates(self, originals: dict[str, str], object_ids: Sequence[str]) -> None:
+        """URL rows (id -> the original's Doc ID) whose content an earlier page of the round had:
+        reported as duplicates, not processed; their objects (`object_ids`) are removed."""
+        self._update_urls({doc_id: {"duplicate_of": original, "process_attempted": False, "diffbot_uri": ""}
+                           for doc_id, original in originals.items()})
+        self.delete_ids([], object_ids)
+
+    def _update_urls(self, changes: dict[str, dict[str, Any]]) -> None:
+        """One bulk write of `$set` changes to URL rows by id."""
+        if changes:
+            self.urls.bulk_write([UpdateOne({"_id": doc_id}, {"$set": fields}) for doc_id, fields in changes.items()],
+                                 ordered=False)
 
     def outlinks(self, crawl_id: str, round_: int, fp_hex: str) -> tuple[str, list[str]]:
         """The URL and stored links of a crawled page (for re-expansion)."""

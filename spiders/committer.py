@@ -184,15 +184,11 @@ class Committer(threading.Thread):
     def _mark_duplicates(self, outs: list[PageOutput], duplicates: dict[int, bytes]) -> None:
         """Pages whose content an earlier page of the round had: say so in their URL-report row
         and remove the object written for them (the original's stands)."""
-        for index, owner in duplicates.items():
-            out = outs[index]
-            if out.url_doc is not None:
-                self.output.urls.update_one(
-                    {"_id": out.url_doc["_id"]},
-                    {"$set": {"duplicate_of": str(doc_id(owner)), "process_attempted": False, "diffbot_uri": ""}},
-                )
-            if out.object_docs:
-                self.output.delete_ids([], [d["_id"] for d in out.object_docs])
+        dups = [(outs[index], owner) for index, owner in duplicates.items()]
+        self.output.mark_duplicates(
+            {out.url_doc["_id"]: str(doc_id(owner)) for out, owner in dups if out.url_doc is not None},
+            [d["_id"] for out, _ in dups for d in out.object_docs],
+        )
 
     def _renew(self) -> None:
         held = self.book.snapshot()

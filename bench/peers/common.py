@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from pymongo import MongoClient
-from pymongo.errors import BulkWriteError
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import TextResponse
@@ -24,11 +23,11 @@ from crawlcore.definition import CrawlDefinition
 from crawlcore.links import follow
 from crawlcore.scope import Scope
 from crawlcore.urls import fingerprint
+from crawlstore.output import insert_or_replace
 from spiders.extract import read_page
 from spiders.processing import PageProcessor
 
 BATCH = 200
-DUPLICATE_KEY = 11000
 STORE = "_store"  # False on the marker item of a page not processed (--processing off)
 
 
@@ -101,14 +100,10 @@ class MongoPipeline:
         self.client.close()
 
     def _flush(self) -> None:
+        # keyed like crawlfleet's (crawl, round, URL fingerprint): a page fetched twice (scrapy-redis
+        # does not dedupe its start URL) is stored once, as crawlfleet's own writes do
         batch, self.buffer = self.buffer, []
-        try:
-            self.collection.insert_many(batch, ordered=False)
-        except BulkWriteError as exc:
-            # An object id is its crawl, round and URL fingerprint (as crawlfleet writes them); a page
-            # fetched twice (scrapy-redis does not dedupe its start URL) is stored once.
-            if any(err.get("code") != DUPLICATE_KEY for err in exc.details.get("writeErrors", [])):
-                raise
+        insert_or_replace(self.collection, batch)
 
 
 class Timing:

@@ -21,9 +21,10 @@ from email.utils import format_datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from ..exports import chunked
+
 __all__ = ["FORMATS", "MEDIA_TYPES", "dig", "render"]
 
-CHUNK = 64 * 1024
 MEDIA_TYPES = {
     "json": "application/json",
     "jsonl": "application/x-ndjson",
@@ -35,19 +36,6 @@ FORMATS = tuple(MEDIA_TYPES)
 _SCALARS = (str, int, float, bool)
 _XML_BAD = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd]")  # characters XML 1.0 cannot hold
 _TAG_BAD = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-def _chunked(pieces: Iterable[str]) -> Iterator[str]:
-    buf: list[str] = []
-    size = 0
-    for piece in pieces:
-        buf.append(piece)
-        size += len(piece)
-        if size >= CHUNK:
-            yield "".join(buf)
-            buf, size = [], 0
-    if buf:
-        yield "".join(buf)
 
 
 def dig(doc: Any, path: str) -> Any:
@@ -171,4 +159,4 @@ def render(fmt: str, docs: Iterator[dict[str, Any]], *, fields: Sequence[str], t
         pieces = _rss(docs, title, link)
     else:
         raise ValueError(fmt)
-    return _chunked(pieces)
+    return chunked(pieces)
