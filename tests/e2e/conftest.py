@@ -210,9 +210,10 @@ def proxies() -> Iterator[Proxies]:
         yield Proxies(f"http://127.0.0.1:{free_port()}", live)
 
 
-@pytest.fixture(scope="session")
-def cluster_env(redis_url: str, mongo_url: str, mailbox: MailBox, proxies: Proxies) -> dict[str, str]:
-    prefix = "e2e" + uuid.uuid4().hex[:6]
+def base_env(redis_url: str, mongo_url: str, stem: str) -> dict[str, str]:
+    """The environment of a test cluster: the session's stores, a key prefix and database of its
+    own, short leases and timeouts, and loopback allowed (the test sites; the guard is tested too)."""
+    prefix = stem + uuid.uuid4().hex[:6]
     return {
         **os.environ,
         "REDIS_URL": redis_url,
@@ -224,12 +225,19 @@ def cluster_env(redis_url: str, mongo_url: str, mailbox: MailBox, proxies: Proxi
         "CRAWLFLEET_MAX_TRIES": "3",
         "CRAWLFLEET_DOWNLOAD_TIMEOUT": "5",
         "CRAWLFLEET_LOG_LEVEL": "INFO",
-        "CRAWLFLEET_ALLOW_NETWORKS": "127.0.0.0/8",  # the test sites; the guard itself is tested too
+        "CRAWLFLEET_ALLOW_NETWORKS": "127.0.0.0/8",
+        "PYTHONPATH": str(REPO),
+    }
+
+
+@pytest.fixture(scope="session")
+def cluster_env(redis_url: str, mongo_url: str, mailbox: MailBox, proxies: Proxies) -> dict[str, str]:
+    return {
+        **base_env(redis_url, mongo_url, "e2e"),
         "CRAWLFLEET_CLOCK": "redis",  # tests of repeating crawls move the cluster's time forward
         "CRAWLFLEET_SMTP_URL": mailbox.url,
         "CRAWLFLEET_PROXIES": ",".join(proxies.pool),
         "CRAWLFLEET_PROXY_BENCH_SECONDS": "30",
-        "PYTHONPATH": str(REPO),
     }
 
 

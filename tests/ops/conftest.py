@@ -12,14 +12,13 @@ import shutil
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from crawlfleet.servers import free_port
-from tests.e2e.conftest import LEASE_SECONDS, REPO, Cluster
+from tests.e2e.conftest import Cluster, base_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -61,21 +60,7 @@ def kubectl() -> str:
 
 @pytest.fixture(scope="session")
 def ops_env(redis_url: str, mongo_url: str) -> dict[str, str]:
-    prefix = "ops" + uuid.uuid4().hex[:6]
-    return {
-        **os.environ,
-        "REDIS_URL": redis_url,
-        "MONGO_URL": mongo_url,
-        "CRAWLFLEET_MONGO_DB": prefix,
-        "CRAWLFLEET_KEY_PREFIX": prefix,
-        "CRAWLFLEET_PORT": str(free_port()),
-        "CRAWLFLEET_LEASE_SECONDS": str(LEASE_SECONDS),
-        "CRAWLFLEET_MAX_TRIES": "3",
-        "CRAWLFLEET_DOWNLOAD_TIMEOUT": "5",
-        "CRAWLFLEET_ALLOW_NETWORKS": "127.0.0.0/8",
-        "CRAWLFLEET_LOG_LEVEL": "INFO",
-        "PYTHONPATH": str(REPO),
-    }
+    return base_env(redis_url, mongo_url, "ops")
 
 
 class OpsCluster(Cluster):
