@@ -24,6 +24,11 @@ setup(
         "uvicorn>=0.30",
         "pymongo>=4.6,<5",
         "prometheus-client>=0.20",
+        # Every request made on a user's behalf that is not a crawl fetch (processing services, webhooks)
+        # goes through crawlfleet.outbound, a guarded transport under httpx's client.
+        "httpx>=0.27",
+        # Users' regular expressions run on RE2: linear time whatever the pattern (no ReDoS).
+        "google-re2>=1.1",
         # Twisted ships with scrapy; lxml with scrapy (parsel) as well.
         # /api/v1: argon2 password hashes, JWT login tokens, and the Swagger UI / ReDoc assets served
         # by the controller itself (no CDN).
