@@ -1,0 +1,99 @@
+"""Fixtures for the attack tests: a cluster whose guard allows only 127.0.0.1, and an "internal"
+service on 127.0.0.2 that records every request it gets (it must get none it should not).
+
+The cluster is the real thing (a controller and a worker process on the session's stores);
+tests/e2e/conftest.py's Cluster class drives it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Cluster, base_env
+
+GUARD = "127.0.0.1/32"  # the only network the guarded cluster may reach
+INTERNAL_HOST = "127.0.0.2"  # stands for a private service the crawler must never reach
+INTERNAL_BODY = {"objects": [{"type": "secret", "title": "internal data"}], "secret": "internal data"}
+
+
+@dataclass
+class Hit:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Internal:
+    """An HTTP service on 127.0.0.2 answering JSON to everything; `hits` lists what it was sent."""
+
+    server: ThreadingHTTPServer
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{INTERNAL_HOST}:{self.port}"
+
+
+def _handler(internal: list[Internal]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            internal[0].hits.append(Hit(self.command, self.path, dict(self.headers.items()), body))
+            data = json.dumps(INTERNAL_BODY).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_HEAD = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture(scope="session")
+def internal() -> Iterator[Internal]:
+    holder: list[Internal] = []
+    server = ThreadingHTTPServer((INTERNAL_HOST, 0), _handler(holder))
+    holder.append(Internal(server))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield holder[0]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def guarded_env(redis_url: str, mongo_url: str) -> dict[str, str]:
+    """A cluster environment whose guard allows 127.0.0.1 only (127.0.0.2 is "private")."""
+    return {**base_env(redis_url, mongo_url, "sec"), "CRAWLFLEET_ALLOW_NETWORKS": GUARD}
+
+
+@pytest.fixture(scope="session")
+def guarded(guarded_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A controller and one worker under the 127.0.0.1-only guard."""
+    c = Cluster(guarded_env, tmp_path_factory.mktemp("guarded"))
+    c.add_worker()
+    try:
+        yield c
+    finally:
+        c.stop()
