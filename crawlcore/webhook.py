@@ -43,11 +43,14 @@ def verify(secret: str, header: str, body: bytes, *, now: float, tolerance: floa
     return hmac.compare_digest(parts.get("v1", ""), _digest(secret, timestamp, body))
 
 
-def retry_delay(attempt: int, base: float, factor: float = 4.0) -> float:
+def retry_delay(attempt: int, base: float, factor: float = 4.0, cap: float = MAX_DELAY) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based): base * factor^(attempt-1),
-    capped at MAX_DELAY.
+    at most `cap` (an hour unless the caller waits in place, like crawlfleet.outbound's retries).
+    The one backoff policy: webhooks, notifications and processing-service calls all use it.
 
     >>> [retry_delay(n, 2.0, factor=2.0) for n in (1, 2, 3, 12)]
     [2.0, 4.0, 8.0, 3600.0]
+    >>> [retry_delay(n, 0.5, factor=2.0, cap=10.0) for n in (1, 2, 6)]
+    [0.5, 1.0, 10.0]
     """
-    return float(min(MAX_DELAY, base * factor ** (attempt - 1)))
+    return float(min(cap, base * factor ** (attempt - 1)))

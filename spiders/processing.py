@@ -3,10 +3,11 @@ Diffbot's APIs are, `GET {apiUrl}&url={pageUrl}` (crawlcore.api_url.service_url)
 `{"objects": [...]}`, a list of objects, or one object.
 
 Calls block, so they never run on the reactor thread: `ProcessingClient.submit` hands them to a
-bounded thread pool (the concurrency cap) and returns a future. Each call has a timeout (per
-socket operation and for the whole response) and retries connection errors, timeouts, 408, 429
-and 5xx with exponential backoff. A failure is never raised: the result carries the text for the
-URL report's "Process Response" and the client counts it.
+bounded thread pool (the concurrency cap) and returns a future. Calls go through
+crawlfleet.outbound: one deadline for each try (connect, redirects, whole response), a size cap,
+at most MAX_REDIRECTS redirects, and retries of connection errors, timeouts, 408, 429 and 5xx
+with the one backoff policy (crawlcore.webhook.retry_delay). A failure is never raised: the
+result carries the text for the URL report's "Process Response" and the client counts it.
 
     client = ProcessingClient(concurrency=8, timeout=30.0, tries=3)
     future = client.submit("http://127.0.0.1:9000/extract?key=k", "https://example.com/page")
@@ -17,35 +18,42 @@ Errors (ProcessResult.error), by cause:
 
     "HTTP 404 from processing service"                       a status that is not retried
     "HTTP 503 from processing service after 3 tries"         retried statuses, tries exhausted
-    "processing service unreachable after 3 tries: ..."      connection refused, DNS, reset
+    "processing service unreachable: connection failed after 3 tries"   refused, reset, DNS, TLS
     "processing service timed out after 3 tries"             no (complete) answer within the timeout
     "processing service error 500: <its message>"            {"error": ..., "errorCode": ...} (Diffbot's shape)
     "invalid response from processing service: ..."          not JSON, or JSON of another shape, or too large
     "processing service blocked: private network address ..." the deployment's NetGuard refuses its address
 
-With a `guard` (the deployment's NetGuard, CRAWLFLEET_ALLOW_NETWORKS), the service's host is
-resolved and checked before each call, as crawled URLs are: a service on a private network must
-be allowlisted.
+With a `guard` (the deployment's NetGuard, CRAWLFLEET_ALLOW_NETWORKS), the service's host and
+every redirect's are resolved once and checked, and the call connects to the address checked, as
+crawled URLs are: a service on a private network must be allowlisted.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from crawlcore.api_url import ApiSpec, parse_api_url, service_url
 from crawlcore.errors import InvalidParameter
-from crawlcore.netguard import NetGuard, ip_literal
+from crawlcore.netguard import NetGuard
+from crawlfleet.outbound import (
+    RETRY_STATUSES,
+    InvalidUrl,
+    Outbound,
+    OutboundError,
+    Refused,
+    Resolver,
+    TimedOut,
+    TooLarge,
+    resolve,
+)
 
 from .extractors import ExtractionError, custom_fields, extract, finish_objects
 
@@ -66,9 +74,8 @@ DEFAULT_TRIES = 3
 DEFAULT_BACKOFF = 0.5  # seconds before the first retry, doubling
 MAX_BACKOFF = 10.0
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+MAX_REDIRECTS = 3  # a service may redirect a few times; every hop is checked by the guard
 MAX_OBJECTS = 1000
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -119,30 +126,24 @@ def parse_response(body: bytes) -> tuple[list[dict[str, Any]], str]:
     return [o for o in data if isinstance(o, dict)][:MAX_OBJECTS], ""
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class ProcessingClient:
-    """Calls external processing services from a bounded thread pool. Constructing it starts nothing;
-    threads start with the first call."""
+    """Calls external processing services from a bounded thread pool, through the guarded
+    outbound client. Constructing it starts nothing; threads start with the first call."""
 
     def __init__(self, *, concurrency: int = DEFAULT_CONCURRENCY, timeout: float = DEFAULT_TIMEOUT,
                  tries: int = DEFAULT_TRIES, backoff: float = DEFAULT_BACKOFF, user_agent: str = "crawlfleet",
                  max_bytes: int = MAX_RESPONSE_BYTES, guard: NetGuard | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, resolver: Resolver = resolve) -> None:
         if concurrency < 1 or tries < 1 or timeout <= 0:
             raise ValueError("concurrency and tries must be at least 1, timeout positive")
         self.concurrency = concurrency
         self.timeout = timeout
         self.tries = tries
         self.backoff = backoff
-        self.user_agent = user_agent
         self.max_bytes = max_bytes
         self.guard = guard
-        self._sleep = sleep
-        # No proxies from the environment: services are addressed exactly as configured.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._http = Outbound(guard, timeout=timeout, max_bytes=max_bytes, max_redirects=MAX_REDIRECTS,
+                              user_agent=user_agent, resolver=resolver, sleep=sleep)
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -168,35 +169,34 @@ class ProcessingClient:
 
     def call(self, api_url: str, page_url: str) -> ProcessResult:
         """One call with its retries, blocking (what the pool runs)."""
-        url = service_url(api_url, page_url)
-        refusal = self._refusal(url)
-        if refusal:
-            return self._finish(ProcessResult([], refusal, 0, 1))
-        status = 0
-        error = ""
-        tries = 0
-        for tries in range(1, self.tries + 1):
-            if tries > 1:
-                with self._lock:
-                    self.stats["retries"] += 1
-                self._sleep(min(self.backoff * 2 ** (tries - 2), MAX_BACKOFF))
-            status, body, error, retry = self._fetch(url)
-            if error and retry:
-                continue
-            if error:
-                return self._finish(ProcessResult([], error, status, tries))
-            objects, problem = parse_response(body)
-            return self._finish(ProcessResult(objects, problem, status, tries))
-        suffix = f" after {tries} tries" if tries > 1 else ""
-        return self._finish(ProcessResult([], f"{error}{suffix}", status, tries))
+        outcome = self._http.fetch("GET", service_url(api_url, page_url), tries=self.tries, backoff=self.backoff,
+                                   max_delay=MAX_BACKOFF, headers={"Accept": "application/json"},
+                                   retried=self._retried)
+        suffix = f" after {outcome.tries} tries" if outcome.tries > 1 else ""
+        if outcome.error is not None:
+            return self._finish(ProcessResult([], _error_text(outcome.error, suffix), 0, outcome.tries))
+        reply = outcome.reply
+        assert reply is not None
+        if not 200 <= reply.status < 300:
+            retried = suffix if reply.status in RETRY_STATUSES else ""
+            return self._finish(ProcessResult([], f"HTTP {reply.status} from processing service{retried}",
+                                              reply.status, outcome.tries))
+        objects, problem = parse_response(reply.body)
+        return self._finish(ProcessResult(objects, problem, reply.status, outcome.tries))
 
     def close(self, wait: bool = True) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=not wait)
+        if wait or pool is None:
+            self._http.close()
 
     # ---------------------------------------------------------------- helpers
+
+    def _retried(self) -> None:
+        with self._lock:
+            self.stats["retries"] += 1
 
     def _done(self, _future: Future[ProcessResult]) -> None:
         with self._lock:
@@ -208,61 +208,18 @@ class ProcessingClient:
             self.stats["succeeded" if result.ok else "failed"] += 1
         return result
 
-    def _refusal(self, url: str) -> str:
-        """Why the guard refuses the service's address ('' when it does not, or there is no guard)."""
-        if self.guard is None:
-            return ""
-        host = urlsplit(url).hostname or ""
-        literal = ip_literal(host)
-        if literal is not None:
-            addresses = [literal]
-        else:
-            try:
-                addresses = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
-            except OSError as exc:
-                return f"processing service unreachable: {exc}"
-        reason = self.guard.refusal(host, addresses)
-        return f"processing service blocked: {reason}" if reason else ""
 
-    def _fetch(self, url: str) -> tuple[int, bytes, str, bool]:
-        """(status, body, error, retryable) of one GET."""
-        request = urllib.request.Request(url, headers={"User-Agent": self.user_agent, "Accept": "application/json"})
-        deadline = time.monotonic() + self.timeout
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status = response.status
-                return status, self._read(response, deadline), "", False
-        except urllib.error.HTTPError as exc:
-            retry = exc.code in RETRY_STATUSES
-            exc.close()
-            return exc.code, b"", f"HTTP {exc.code} from processing service", retry
-        except _TooLarge:
-            return 200, b"", f"invalid response from processing service: larger than {self.max_bytes} bytes", False
-        except TimeoutError:
-            return 0, b"", "processing service timed out", True
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            if isinstance(reason, TimeoutError | socket.timeout):
-                return 0, b"", "processing service timed out", True
-            return 0, b"", f"processing service unreachable: {reason}", True
-        except (ConnectionError, OSError) as exc:
-            return 0, b"", f"processing service unreachable: {exc}", True
-        except ValueError as exc:  # a URL urllib cannot send
-            return 0, b"", f"invalid processing service URL: {exc}", False
-
-    def _read(self, response: Any, deadline: float) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            if time.monotonic() > deadline:
-                raise TimeoutError("response took longer than the timeout")
-            chunk = response.read(_CHUNK)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise _TooLarge()
-            chunks.append(chunk)
+def _error_text(error: OutboundError, suffix: str) -> str:
+    """The Process Response of a call that got no answer (`suffix`: " after N tries", if retried)."""
+    if isinstance(error, Refused):
+        return f"processing service blocked: {error.reason}"
+    if isinstance(error, TooLarge):
+        return f"invalid response from processing service: {error}"
+    if isinstance(error, InvalidUrl):
+        return f"invalid processing service URL: {error}"
+    if isinstance(error, TimedOut):
+        return f"processing service timed out{suffix}"
+    return f"processing service unreachable: {error}{suffix}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,13 +11,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from crawlstore.tokens import TokenStore, token_id
 from tests.e2e.conftest import Cluster, unique
 from tests.security.conftest import Internal
-from tests.security.support_outbound import Answer, redirect_to, scripted
+from tests.security.support_outbound import redirect_to, scripted
 from tests.sites.fixtures import generate_site
 from tests.sites.process import SiteProcess
 from tests.sites.receiver import WebhookReceiver
@@ -36,6 +37,18 @@ def v1_headers(guarded: Cluster) -> dict[str, str]:
     return {"X-API-Key": guarded.token}  # a standalone token is a user-role /api/v1 key
 
 
+def first_attempt(guarded: Cluster, hook_id: str) -> dict[str, Any]:
+    """The log entry of the latest delivery's first attempt, once there is one."""
+    log = f"/api/v1/webhooks/{hook_id}/deliveries"
+
+    def entries() -> list[dict[str, Any]]:
+        items = guarded.http.get(log, headers=v1_headers(guarded)).json()["items"]
+        return list(items[0]["log"]) if items else []
+
+    wait_for(lambda: bool(entries()), what="a delivery attempt")
+    return entries()[0]
+
+
 # ---------------------------------------------------------------- processing services
 
 
@@ -50,7 +63,7 @@ def test_a_processing_service_redirect_to_a_private_address_is_not_followed(
         assert service.hits, "the processing service was never called"
         rows = guarded.url_report(name)
         responses = {row["Process Response"] for row in rows if row["Process Response"]}
-        assert responses == {f"processing service blocked: private network address 127.0.0.2"}, rows
+        assert responses == {"processing service blocked: private network address 127.0.0.2"}, rows
         objects = guarded.objects(name)
         assert "internal data" not in json.dumps(objects)
     assert internal.hits[before:] == []
@@ -109,9 +122,7 @@ def test_v1_webhook_to_a_private_address_is_refused_at_registration_and_delivery
     # the hook's address is private now (a name that resolves elsewhere later, a changed deployment)
     guarded.db.webhooks.update_one({"_id": hook["id"]}, {"$set": {"url": internal.url + "/hook"}})
     assert guarded.http.post(f"/api/v1/webhooks/{hook['id']}/test", headers=headers).status_code == 202
-    log = f"/api/v1/webhooks/{hook['id']}/deliveries"
-    wait_for(lambda: bool(guarded.http.get(log, headers=headers).json()["items"][0]["log"]), what="a delivery")
-    entry = guarded.http.get(log, headers=headers).json()["items"][0]["log"][0]
+    entry = first_attempt(guarded, hook["id"])
     assert entry["error"] == "refused: private network address 127.0.0.2" and entry["status_code"] is None
     assert internal.hits[before:] == []
 
@@ -151,10 +162,7 @@ def test_v1_test_deliveries_say_little_about_the_target_and_are_rate_limited(gua
                           ("reset", f"http://127.0.0.1:{resetter.port}/")):
             hook = guarded.http.post("/api/v1/webhooks", json={"url": url}, headers=headers).json()
             assert guarded.http.post(f"/api/v1/webhooks/{hook['id']}/test", headers=headers).status_code == 202
-            log = f"/api/v1/webhooks/{hook['id']}/deliveries"
-            wait_for(lambda log=log: bool(guarded.http.get(log, headers=headers).json()["items"][0]["log"]),
-                     what="a delivery")
-            errors[what] = guarded.http.get(log, headers=headers).json()["items"][0]["log"][0]["error"]
+            errors[what] = first_attempt(guarded, hook["id"])["error"]
     finally:
         resetter.sock.close()
     assert errors == {"closed": "connection failed", "reset": "connection failed"}
