@@ -33,7 +33,7 @@ from . import api_v1, health, metrics, search, v3
 from .auth import TokenCache
 from .errors import ApiError, error_response
 from .notifier import Notifier
-from .services import Services
+from .services import Services, webhook_client
 
 __all__ = ["create_app"]
 
@@ -81,12 +81,13 @@ def create_app(config: Config, *, clock: Callable[[], float] | None = None) -> S
         crawls = CrawlStore(frontier, db, dedupe=config.dedupe, bloom_error_rate=config.bloom_error_rate,
                             max_crawls_per_token=config.max_crawls_per_token,
                             lease_seconds=config.lease_seconds, clock=now)
-        app.state.services = Services(config, client, db, crawls, TokenCache(TokenStore(db)), now,
-                                      NetGuard.parse(config.allow_networks))
+        guard = NetGuard.parse(config.allow_networks)
+        webhooks = webhook_client(guard)
+        app.state.services = Services(config, client, db, crawls, TokenCache(TokenStore(db)), now, guard, webhooks)
         stop = threading.Event()
         thread = threading.Thread(target=_maintenance, args=(crawls, stop), name="maintenance", daemon=True)
         thread.start()
-        notifier = Notifier(crawls, public_url=config.public_url, smtp_url=config.smtp_url,
+        notifier = Notifier(crawls, webhooks, public_url=config.public_url, smtp_url=config.smtp_url,
                             smtp_from=config.smtp_from, clock=now)
         notifier.start()
         try:
@@ -94,6 +95,7 @@ def create_app(config: Config, *, clock: Callable[[], float] | None = None) -> S
         finally:
             stop.set()
             notifier.halt.set()
+            webhooks.close()
             client.close()
             db.client.close()
 

@@ -1,7 +1,10 @@
-"""Seeds that point into private networks are refused when a crawl is created or updated.
+"""URLs a crawl would make the deployment fetch or call are refused when they point into private
+networks: seeds, notifyWebhook and /api/v1 webhooks, when they are set (a crawl created or
+updated, a webhook registered or changed).
 
-The rule is crawlcore.netguard's; this module resolves the seeds' host names (the same
-check runs again in the workers, after every DNS lookup, for every URL they fetch).
+The rule is crawlcore.netguard's; this module resolves the URLs' host names. The same check runs
+again, after every DNS lookup, for every URL the workers fetch, and in crawlfleet.outbound for
+every notification, webhook delivery and processing call (a name may resolve elsewhere later).
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterable
 
+from crawlcore.definition import CrawlDefinition
 from crawlcore.errors import InvalidParameter
 from crawlcore.netguard import NetGuard, ip_literal
 from crawlcore.urls import host_of
 
-__all__ = ["check_seeds"]
+__all__ = ["check_crawl", "check_url"]
 
 
 def _addresses(host: str) -> list[str]:
@@ -26,12 +30,22 @@ def _addresses(host: str) -> list[str]:
         return []  # unknown name: nothing to refuse here; the fetch will fail and say so
 
 
-def check_seeds(guard: NetGuard, seeds: Iterable[str]) -> None:
-    """InvalidParameter naming `seeds` when one resolves to a refused address."""
+def check_url(guard: NetGuard, url: str, param: str) -> None:
+    """InvalidParameter naming `param` when `url`'s host resolves to a refused address."""
+    host = host_of(url)
+    reason = guard.refusal(host, _addresses(host))
+    if reason is not None:
+        raise InvalidParameter(
+            param, f"{url} is refused: {reason} (the deployment's CRAWLFLEET_ALLOW_NETWORKS can allow it)"
+        )
+
+
+def check_crawl(guard: NetGuard, definition: CrawlDefinition, seeds: Iterable[str],
+                before: CrawlDefinition | None = None) -> None:
+    """Check the `seeds` being added, and notifyWebhook when it is new (`before`: the crawl's
+    definition before an update)."""
     for seed in seeds:
-        host = host_of(seed)
-        reason = guard.refusal(host, _addresses(host))
-        if reason is not None:
-            raise InvalidParameter(
-                "seeds", f"{seed} is refused: {reason} (the deployment's CRAWLFLEET_ALLOW_NETWORKS can allow it)"
-            )
+        check_url(guard, seed, "seeds")
+    webhook = definition.notify_webhook
+    if webhook and (before is None or webhook != before.notify_webhook):
+        check_url(guard, webhook, "notifyWebhook")

@@ -1,22 +1,27 @@
 """Delivers crawl notifications: notifyWebhook (POST of the job JSON) and notifyEmail (SMTP).
 
 Entries come from the outbox (crawlstore.notify). A webhook gets the job object alone as its
-body, the headers `X-Crawl-Name` and `X-Crawl-Status`, and `X-Crawlfleet-Signature:
-sha256=<hex>`: the HMAC-SHA256 of the body keyed with the SHA-256 hex digest of the crawl's
-API token, so a receiver can check it came from us:
+body, Diffbot's headers `X-Crawl-Name` and `X-Crawl-Status`, and `X-Crawlfleet-Timestamp: <unix
+seconds>` with `X-Crawlfleet-Signature: sha256=<hex>`: the HMAC-SHA256 of `"<timestamp>." + body`
+keyed with the SHA-256 hex digest of the API token the crawl was created with (a /v3 token or an
+/api/v1 key; for a crawl created in an /api/v1 login session, of that session's Bearer token),
+so a receiver can check it came from us, and recently (a replayed one is old):
 
-    >>> signature(b'{"name":"docs"}', "0" * 32)
-    'sha256=34ed280bf551ae89048db6f12170596be4c63e88442cfe42fe28a7046446a195'
+    >>> import hashlib, hmac
+    >>> key = hashlib.sha256(b"0" * 32).hexdigest()   # the token's digest
+    >>> header = notify_signature(key, 1700000000, b'{"name":"docs"}')
+    >>> header == "sha256=" + hmac.new(key.encode(), b'1700000000.{"name":"docs"}', hashlib.sha256).hexdigest()
+    True
 
-A failed delivery is retried with exponential backoff (2 s, 4 s, ... up to an hour) up to
-MAX_ATTEMPTS times. Delivering a completion notification sets sentJobDoneNotification.
+Deliveries go through the controller's guarded client (controller.services.webhook_client): the
+address is checked at every try (the name may resolve elsewhere than when the crawl was made),
+redirects are not followed. A failed delivery is retried with exponential backoff (2 s, 4 s, ...
+up to an hour) up to MAX_ATTEMPTS times. Delivering a completion notification sets sentJobDoneNotification.
 Email goes through CRAWLFLEET_SMTP_URL: smtp://host:port, smtps:// (TLS) or smtp+starttls://.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import smtplib
@@ -27,24 +32,19 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from crawlcore.job import download_urls, job_json
 from crawlcore.status import Status, message
-from crawlcore.webhook import retry_delay
+from crawlcore.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, notify_signature, retry_delay
+from crawlfleet.outbound import Outbound
 from crawlstore.crawls import CrawlStore
 from crawlstore.notify import COMPLETION_STATUSES, Notice
 
-__all__ = ["MAX_ATTEMPTS", "Notifier", "signature"]
+__all__ = ["MAX_ATTEMPTS", "Notifier"]
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
-TIMEOUT = 10.0
-
-
-def signature(body: bytes, token_id: str) -> str:
-    return "sha256=" + hmac.new(token_id.encode(), body, hashlib.sha256).hexdigest()
+SMTP_TIMEOUT = 10.0
 
 
 def _backoff(attempt: int) -> float:
@@ -53,7 +53,7 @@ def _backoff(attempt: int) -> float:
 
 
 class Notifier(threading.Thread):
-    def __init__(self, crawls: CrawlStore, *, public_url: str, smtp_url: str, smtp_from: str,
+    def __init__(self, crawls: CrawlStore, http: Outbound, *, public_url: str, smtp_url: str, smtp_from: str,
                  clock: Callable[[], float], poll: float = 0.5) -> None:
         super().__init__(name="notifier", daemon=True)
         self.crawls = crawls
@@ -63,17 +63,14 @@ class Notifier(threading.Thread):
         self.clock = clock
         self.poll = poll
         self.halt = threading.Event()
-        self.http = httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+        self.http = http  # the app's (controller.services.webhook_client); the app closes it
 
     def run(self) -> None:
-        try:
-            while not self.halt.wait(self.poll):
-                try:
-                    self.deliver_due()
-                except Exception:  # a store outage must not end deliveries for good
-                    log.warning("notification delivery round failed", exc_info=True)
-        finally:
-            self.http.close()
+        while not self.halt.wait(self.poll):
+            try:
+                self.deliver_due()
+            except Exception:  # a store outage must not end deliveries for good
+                log.warning("notification delivery round failed", exc_info=True)
 
     def deliver_due(self) -> int:
         notices = self.crawls.outbox.due(self.clock())
@@ -97,7 +94,7 @@ class Notifier(threading.Thread):
         job["jobStatus"] = {"status": int(status), "message": message(status)}
         try:
             if notice.channel == "webhook":
-                self._post(crawl.definition.notify_webhook, job, crawl.token_id)
+                self._post(crawl.definition.notify_webhook, job, crawl.signing_key)
             else:
                 self._mail(crawl.definition.notify_email, job)
         except Exception as exc:  # any failure of the receiver: retry later
@@ -113,16 +110,19 @@ class Notifier(threading.Thread):
             self.crawls.frontier.update_job(crawl.id, {"notified": 1})
             self.crawls.sync_record(crawl.id)
 
-    def _post(self, url: str, job: dict[str, Any], token_id: str) -> None:
+    def _post(self, url: str, job: dict[str, Any], key: str) -> None:
+        """One try; raises when it failed (crawlfleet.outbound's errors: refused, connection, timeout)."""
         body = json.dumps(job, separators=(",", ":")).encode()
-        response = self.http.post(url, content=body, headers={
+        timestamp = int(self.clock())
+        reply = self.http.request("POST", url, content=body, read_body=False, headers={
             "Content-Type": "application/json",
             "X-Crawl-Name": job["name"],
             "X-Crawl-Status": str(job["jobStatus"]["status"]),
-            "X-Crawlfleet-Signature": signature(body, token_id),
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: notify_signature(key, timestamp, body),
         })
-        if not 200 <= response.status_code < 300:
-            raise RuntimeError(f"webhook answered {response.status_code}")
+        if not 200 <= reply.status < 300:
+            raise RuntimeError(f"webhook answered HTTP {reply.status}")
 
     def _mail(self, to: str, job: dict[str, Any]) -> None:
         if not self.smtp_url:
@@ -136,7 +136,7 @@ class Notifier(threading.Thread):
         mail["X-Crawl-Status"] = str(job["jobStatus"]["status"])
         mail.set_content(json.dumps(job, indent=2))
         smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-        with smtp_class(parts.hostname or "localhost", parts.port or 25, timeout=TIMEOUT) as smtp:
+        with smtp_class(parts.hostname or "localhost", parts.port or 25, timeout=SMTP_TIMEOUT) as smtp:
             if parts.scheme == "smtp+starttls":
                 smtp.starttls(context=ssl.create_default_context())
             if parts.username:

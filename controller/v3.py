@@ -25,10 +25,11 @@ from crawlcore.errors import InvalidParameter
 from crawlcore.job import download_urls, job_json
 from crawlcore.status import Event
 from crawlstore.crawls import Crawl, CrawlExists, TooManyCrawls
+from crawlstore.tokens import token_id
 
 from .errors import BadRequest, Forbidden, NotFound
 from .exports import csv_columns, json_array, objects_csv, url_report_csv
-from .netcheck import check_seeds
+from .netcheck import check_crawl
 from .params import request_params
 from .services import Services
 
@@ -90,10 +91,10 @@ def _crawl(svc: Services, request: Request, params: Params) -> dict[str, Any]:
     if has_settings(params):
         if crawl is None:
             definition = parse_create(params)
-            check_seeds(svc.guard, definition.seeds)
+            check_crawl(svc.guard, definition, definition.seeds)
             check_selectors(definition.selectors)
             try:
-                crawl = svc.crawls.create(owner, definition)
+                crawl = svc.crawls.create(owner, definition, signing_key=token_id(token))
             except TooManyCrawls as exc:
                 raise BadRequest(f"Too Many Collections: this token has {exc.args[0]} crawls, the most it may "
                                  "have; delete some to create more.") from None
@@ -119,7 +120,7 @@ def check_selectors(selectors: str) -> None:
 
 def _update(svc: Services, request: Request, token: str, crawl: Crawl, params: Params) -> dict[str, Any]:
     definition, added = parse_update(crawl.definition, params)
-    check_seeds(svc.guard, added)
+    check_crawl(svc.guard, definition, added, crawl.definition)
     check_selectors(definition.selectors)
     crawl = svc.crawls.update(crawl, definition, added)
     return {"response": ADDED if added else "Successfully updated crawl.", "jobs": [_job(svc, request, token, crawl)]}
@@ -132,7 +133,7 @@ def _control(svc: Services, request: Request, token: str, crawl: Crawl, controls
         return {"response": "Successfully deleted job."}
     if has_settings(params):
         definition, added = parse_update(crawl.definition, params)
-        check_seeds(svc.guard, added)
+        check_crawl(svc.guard, definition, added, crawl.definition)
         check_selectors(definition.selectors)
         crawl = svc.crawls.update(crawl, definition, added)
     messages = []

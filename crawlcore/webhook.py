@@ -1,6 +1,6 @@
 """Webhook signatures and retry timing (pure).
 
-A delivery carries `X-Crawlfleet-Signature: t=<unix time>,v1=<hex HMAC-SHA256>` over
+An /api/v1 delivery carries `X-Crawlfleet-Signature: t=<unix time>,v1=<hex HMAC-SHA256>` over
 `"<t>." + body` with the webhook's secret, so a receiver can check both origin and age:
 
     >>> header = sign("s3cret", 1700000000, b'{"event":"crawl.completed"}')
@@ -10,6 +10,10 @@ A delivery carries `X-Crawlfleet-Signature: t=<unix time>,v1=<hex HMAC-SHA256>` 
     True
     >>> [retry_delay(n, 10.0) for n in (1, 2, 3, 4)]
     [10.0, 40.0, 160.0, 640.0]
+
+A /v3 notifyWebhook delivery signs the same message, `"<t>." + body`, keyed with the crawl's
+signing key, in Diffbot-style headers of its own: `X-Crawlfleet-Timestamp: <t>` and
+`X-Crawlfleet-Signature: sha256=<hex>` (notify_signature).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-__all__ = ["SIGNATURE_HEADER", "retry_delay", "sign", "verify"]
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "notify_signature", "retry_delay", "sign", "verify"]
 
 SIGNATURE_HEADER = "X-Crawlfleet-Signature"
+TIMESTAMP_HEADER = "X-Crawlfleet-Timestamp"
 MAX_DELAY = 3600.0
 
 
@@ -29,6 +34,15 @@ def _digest(secret: str, timestamp: int, body: bytes) -> str:
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={_digest(secret, timestamp, body)}"
+
+
+def notify_signature(key: str, timestamp: int, body: bytes) -> str:
+    """The X-Crawlfleet-Signature of a /v3 notification sent at `timestamp` (X-Crawlfleet-Timestamp).
+
+    >>> notify_signature("0" * 64, 1700000000, b'{"name":"docs"}')[:15]
+    'sha256=39bb2347'
+    """
+    return "sha256=" + _digest(key, timestamp, body)
 
 
 def verify(secret: str, header: str, body: bytes, *, now: float, tolerance: float = 300.0) -> bool:

@@ -298,8 +298,9 @@ class Outbound:
                                  headers={"User-Agent": user_agent})
 
     def request(self, method: str, url: str, *, content: bytes | None = None,
-                headers: Mapping[str, str] | None = None) -> Reply:
-        """One request (and the redirects it may follow), within `timeout` seconds in all."""
+                headers: Mapping[str, str] | None = None, read_body: bool = True) -> Reply:
+        """One request (and the redirects it may follow), within `timeout` seconds in all.
+        `read_body=False`: only the status matters (the body is left unread, Reply.body empty)."""
         previous = getattr(_current, "deadline", None)
         _current.deadline = deadline = time.monotonic() + self.timeout
         try:
@@ -318,8 +319,8 @@ class Outbound:
                     if response.is_redirect and follow is not None and hop < self.max_redirects:
                         request = follow
                         continue
-                    return Reply(response.status_code, response.headers, self._body(response, deadline),
-                                 str(request.url))
+                    body = self._body(response, deadline) if read_body else b""
+                    return Reply(response.status_code, response.headers, body, str(request.url))
                 finally:
                     response.close()
             raise AssertionError("unreachable")  # the last hop returns

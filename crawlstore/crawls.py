@@ -61,6 +61,9 @@ class Crawl:
     definition: CrawlDefinition
     state: JobState
     live: bool = True  # False: Redis has no state for it; `state` is the last record in MongoDB
+    #: The key of its notifyWebhook signatures: the SHA-256 hex digest of the credential it was
+    #: created with (stored at create); crawls stored before there was one: `token_id`.
+    signing_key: str = ""
 
 
 def seed_discoveries(definition: CrawlDefinition, seeds: Iterable[str]) -> list[Discovery]:
@@ -135,19 +138,21 @@ class CrawlStore:
 
     def _crawl(self, record: dict[str, Any]) -> Crawl:
         definition = CrawlDefinition.from_dict(record["definition"])
+        key = record.get("signing_key") or record["token"]
         live = self.frontier.state(record["_id"])
         if live is not None:
-            return Crawl(record["_id"], record["token"], definition, live[0])
+            return Crawl(record["_id"], record["token"], definition, live[0], signing_key=key)
         state = JobState(**{**record.get("state", {}), "status": Status(record.get("status", 0))})
-        return Crawl(record["_id"], record["token"], definition, state, live=False)
+        return Crawl(record["_id"], record["token"], definition, state, live=False, signing_key=key)
 
     def _live_definition(self, raw: dict[str, str]) -> CrawlDefinition:
         return CrawlDefinition.from_dict(json.loads(raw["def"]))
 
     # ------------------------------------------------------------------ creating
 
-    def create(self, token_id: str, definition: CrawlDefinition) -> Crawl:
-        """Register, write and seed a new crawl; on any failure, nothing of it remains."""
+    def create(self, token_id: str, definition: CrawlDefinition, *, signing_key: str = "") -> Crawl:
+        """Register, write and seed a new crawl; on any failure, nothing of it remains.
+        `signing_key`: what its notifications are signed with (Crawl.signing_key)."""
         if self.records.count_documents({"token": token_id}) >= self.max_crawls_per_token:
             raise TooManyCrawls(self.max_crawls_per_token)
         crawl_id = uuid.uuid4().hex
@@ -156,6 +161,7 @@ class CrawlStore:
             self.records.insert_one({
                 "_id": crawl_id, "token": token_id, "name": definition.name,
                 "definition": definition.to_dict(), "status": int(Status.INITIALIZING), "created": now,
+                **({"signing_key": signing_key} if signing_key else {}),
             })
         except DuplicateKeyError:
             raise CrawlExists(definition.name) from None

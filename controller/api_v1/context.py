@@ -28,7 +28,7 @@ from crawlstore.cancel import Canceller
 from crawlstore.ratelimit import GuestQuota, RateLimiter
 from crawlstore.reports import Reports
 from crawlstore.settings_store import SettingsStore
-from crawlstore.tokens import TokenInfo, TokenStore
+from crawlstore.tokens import TokenInfo, TokenStore, token_id
 from crawlstore.users import ROLES, User, UserStore
 from crawlstore.webhooks import DeliveryStore, WebhookStore
 
@@ -109,6 +109,7 @@ class Principal:
     key: str = ""  # digest of the API key used, if any
     jti: str = ""  # id of the JWT used, if any
     exp: float = 0.0
+    signing_key: str = ""  # SHA-256 hex digest of the credential used (API key or JWT): signs its crawls' webhooks
 
     def at_least(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
@@ -261,8 +262,9 @@ def _from_key(ctx: V1, token: str, cached: bool) -> Principal:
         user = _cached_user(ctx, info.owner) if cached else ctx.user(info.owner)
         if user is None or user.disabled:
             raise Unauthorized("The API key's user no longer exists or is disabled.")
-        return Principal(user.id, user.role, f"key:{info.key}", user, key=info.key)
-    return Principal(info.id, "admin" if info.admin else "user", f"key:{info.key}", key=info.key)
+        return Principal(user.id, user.role, f"key:{info.key}", user, key=info.key, signing_key=info.key)
+    return Principal(info.id, "admin" if info.admin else "user", f"key:{info.key}", key=info.key,
+                     signing_key=info.key)
 
 
 def _from_jwt(ctx: V1, token: str, address: str, cached: bool) -> Principal:
@@ -278,7 +280,8 @@ def _from_jwt(ctx: V1, token: str, address: str, cached: bool) -> Principal:
     if user is None or user.disabled:
         raise Unauthorized("The login token's user no longer exists or is disabled.")
     bucket = f"addr:{address}" if user.role == "guest" else f"user:{user.id}"
-    return Principal(user.id, user.role, bucket, user, jti=str(claims["jti"]), exp=float(claims["exp"]))
+    return Principal(user.id, user.role, bucket, user, jti=str(claims["jti"]), exp=float(claims["exp"]),
+                     signing_key=token_id(token))
 
 
 def authenticate(ctx: V1, request: Request, address: str, *, cached: bool = False) -> Principal | None:

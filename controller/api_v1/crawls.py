@@ -26,7 +26,7 @@ from crawlcore.urls import host_of
 from crawlstore.crawls import CrawlExists, TooManyCrawls
 from crawlstore.reports import SORTS, live_state, record_state, search_regex, status_query
 
-from ..netcheck import check_seeds
+from ..netcheck import check_crawl
 from .context import V1, Principal
 from .crawlspec import SPECIAL, crawl_view, parse_tags, to_params
 from .errors import BadRequest, Conflict, NotFound, TooManyRequests
@@ -152,7 +152,7 @@ def _create(ctx: V1, principal: Principal, address: str, body: dict[str, Any]) -
         raise InvalidParameter("name", "must be a string")
     params["name"] = [name or _default_name(settings.get("seeds"))]
     definition = parse_create(params)
-    check_seeds(ctx.svc.guard, definition.seeds)
+    check_crawl(ctx.svc.guard, definition, definition.seeds)
     if ctx.svc.crawls.find(principal.owner, definition.name) is not None:  # before a guest's quota is used
         raise Conflict(f"You already have a crawl named {definition.name!r}.")
     if principal.role == "guest":
@@ -161,7 +161,7 @@ def _create(ctx: V1, principal: Principal, address: str, body: dict[str, Any]) -
             raise TooManyRequests(f"Guests may create {verdict.limit} crawls per address in 24 hours.",
                                   headers={"Retry-After": str(verdict.retry_after)})
     try:
-        crawl = ctx.svc.crawls.create(principal.owner, definition)
+        crawl = ctx.svc.crawls.create(principal.owner, definition, signing_key=principal.signing_key)
     except CrawlExists:
         raise Conflict(f"You already have a crawl named {definition.name!r}.") from None
     except TooManyCrawls as exc:
@@ -271,7 +271,7 @@ def _patch(ctx: V1, principal: Principal, ref: str, body: dict[str, Any]) -> dic
     added: tuple[str, ...] = ()
     if settings:
         definition, added = parse_update(crawl.definition, to_params(settings))
-        check_seeds(ctx.svc.guard, added)
+        check_crawl(ctx.svc.guard, definition, added, crawl.definition)
     # everything is valid: now change things
     if settings:
         ctx.svc.crawls.update(crawl, definition, added)

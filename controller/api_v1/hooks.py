@@ -1,4 +1,8 @@
-"""/api/v1/webhooks: register webhooks for crawl events, see their delivery log, send a test."""
+"""/api/v1/webhooks: register webhooks for crawl events, see their delivery log, send a test.
+
+A webhook's URL is checked by the deployment's guard when it is set, and again at every delivery.
+Test deliveries are limited per user (TEST_DELIVERIES per CRAWLFLEET_RATE_WINDOW), so /test and
+the delivery log cannot be used to probe a network at speed."""
 
 from __future__ import annotations
 
@@ -13,15 +17,16 @@ from crawlcore.errors import InvalidParameter
 from crawlcore.lifecycle import EVENTS
 from crawlcore.pagination import envelope, parse_window
 
-from ..netcheck import check_seeds
+from ..netcheck import check_url
 from .context import V1, Principal
 from .crawlspec import iso
-from .errors import NotFound
+from .errors import NotFound, TooManyRequests
 from .http import caller, json_body, ok, query, resource
 
 __all__ = ["routes"]
 
 FIELDS = ("url", "events", "secret", "active")
+TEST_DELIVERIES = 10  # test deliveries one user may ask for per rate-limit window
 
 
 def hook_view(doc: dict[str, Any], with_secret: bool = False) -> dict[str, Any]:
@@ -50,10 +55,7 @@ def _validate(v1: V1, body: dict[str, Any], creating: bool) -> dict[str, Any]:
         parts = urlsplit(url) if isinstance(url, str) and len(url) <= 2000 else None
         if not isinstance(url, str) or parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidParameter("url", "must be an http(s) URL")
-        try:
-            check_seeds(v1.svc.guard, [url])
-        except InvalidParameter as exc:
-            raise InvalidParameter("url", exc.problem) from None
+        check_url(v1.svc.guard, url, "url")
         out["url"] = url
     if "events" in body or creating:
         events = body.get("events", list(EVENTS))
@@ -153,6 +155,11 @@ async def test_hook(request: Request) -> Response:
 
     def work() -> dict[str, Any]:
         doc = _mine(v1, principal, request.path_params["hook_id"])
+        verdict = v1.limiter.hit(f"hook-test:{principal.owner}", TEST_DELIVERIES, v1.clock())
+        if not verdict.allowed:
+            raise TooManyRequests(f"At most {TEST_DELIVERIES} test deliveries per {v1.config.rate_window:g} "
+                                  f"seconds: try again in {verdict.retry_after} s.",
+                                  headers={"Retry-After": str(verdict.retry_after)})
         delivery_id = v1.deliveries.enqueue(doc, "webhook.test", "", {"webhook_id": doc["_id"]})
         return {"delivery_id": delivery_id, "state": "pending"}
 

@@ -2,7 +2,10 @@
 
 - finishes stops in progress (see crawlstore.cancel), on any replica;
 - turns crawl status changes into webhook events (one replica at a time: a Redis lock);
-- delivers due webhook deliveries (claimed atomically, so replicas share the work).
+- delivers due webhook deliveries (claimed atomically, so replicas share the work), through
+  the controller's guarded client (controller.services.webhook_client): the address is checked
+  at every try, redirects are not followed, and the delivery log says only "HTTP <status>",
+  "connection failed", "timed out" or "refused: <reason>" (it must not map a network's ports).
 
 The thread ends when its stores are closed (the app's lifespan ended), or with `halt`.
 """
@@ -13,19 +16,16 @@ import json
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from pymongo.errors import InvalidOperation
 
-from crawlcore.errors import InvalidParameter
 from crawlcore.lifecycle import events_for, status_name
 from crawlcore.status import Status
 from crawlcore.webhook import SIGNATURE_HEADER, retry_delay, sign
+from crawlfleet.outbound import OutboundError, Refused
 
-from ..netcheck import check_seeds
 from .crawlspec import iso
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ __all__ = ["Housekeeper", "deliver"]
 log = logging.getLogger(__name__)
 TICK = 1.0
 LOCK_MS = 5000
-DELIVERY_TIMEOUT = 10.0
 MAX_DELIVERIES_PER_TICK = 20
 
 
@@ -118,17 +117,6 @@ class Housekeeper:
                     ctx.deliveries.enqueue(hook, event, record["_id"], payload)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer (3xx, so a failed try), never followed: it could lead anywhere,
-    a private address included."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects())
-
-
 def deliver(ctx: V1, delivery: dict[str, Any]) -> bool:
     """One attempt of a delivery; records the outcome and schedules the retry. True: delivered."""
     hook = ctx.hooks.get(delivery["webhook"])
@@ -138,34 +126,25 @@ def deliver(ctx: V1, delivery: dict[str, Any]) -> bool:
                               "failed", 0)
         return False
     body = delivery["body"].encode()
-    try:  # checked again at every try: the name may resolve elsewhere now than at registration
-        check_seeds(ctx.svc.guard, [hook["url"]])
-    except InvalidParameter as exc:
-        entry = {"at": now, "status_code": 0, "error": f"refused: {exc.problem}"[:200], "ms": 0}
-        ctx.deliveries.record(delivery, entry, "failed", 0)
-        return False
-    request = urllib.request.Request(hook["url"], data=body, method="POST", headers={
-        "Content-Type": "application/json",
-        "User-Agent": "crawlfleet-webhooks/1",
-        "X-Crawlfleet-Event": delivery["event"],
-        "X-Crawlfleet-Delivery": delivery["_id"],
-        SIGNATURE_HEADER: sign(hook["secret"], int(now), body),
-    })
     started = time.monotonic()
-    code, error = 0, ""
+    code, error, refused = 0, "", False
     try:
-        with _OPENER.open(request, timeout=DELIVERY_TIMEOUT) as response:
-            code = response.status
-    except urllib.error.HTTPError as exc:
-        code, error = exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        error = str(getattr(exc, "reason", exc))[:200]
+        reply = ctx.svc.webhooks.request("POST", hook["url"], content=body, read_body=False, headers={
+            "Content-Type": "application/json",
+            "X-Crawlfleet-Event": delivery["event"],
+            "X-Crawlfleet-Delivery": delivery["_id"],
+            SIGNATURE_HEADER: sign(hook["secret"], int(now), body),
+        })
+        code = reply.status
+        error = "" if 200 <= code < 300 else f"HTTP {code}"
+    except OutboundError as exc:  # refused by the guard, connection failed, timed out: coarse on purpose
+        error, refused = str(exc), isinstance(exc, Refused)
     entry = {"at": now, "status_code": code, "error": error, "ms": round((time.monotonic() - started) * 1000)}
     if 200 <= code < 300:
         ctx.deliveries.record(delivery, entry, "delivered", 0)
         return True
     attempts = int(delivery.get("attempts", 0)) + 1
-    if attempts >= ctx.config.webhook_attempts:
+    if refused or attempts >= ctx.config.webhook_attempts:  # a refused address is not tried again
         ctx.deliveries.record(delivery, entry, "failed", 0)
     else:
         ctx.deliveries.record(delivery, entry, "pending", now + retry_delay(attempts, ctx.config.webhook_backoff))

@@ -3,6 +3,8 @@ backoff and the delivery log."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -16,7 +18,9 @@ from crawlcore.status import Event, Status
 from crawlcore.webhook import verify
 from crawlfleet.config import Config
 from crawlstore.crawls import CrawlStore
+from crawlstore.tokens import token_id
 from tests.api_v1.conftest import Api, make_api
+from tests.sites.receiver import WebhookReceiver
 
 SECRET = "a-secret-of-sixteen-or-more"
 
@@ -190,3 +194,24 @@ def test_deliveries_follow_no_redirects_and_recheck_the_address(config: Config) 
         refused = api.get(log, headers=admin).json()["items"][0]["log"][0]
         assert refused["status_code"] is None and refused["error"].startswith("refused")
         assert len(redirector.received) == 1
+
+
+def test_notify_webhook_of_v1_crawls_is_signed_with_the_digest_of_the_credential_used(hooked: Api) -> None:
+    """/v3 notifyWebhook set on an /api/v1 crawl: keyed with the SHA-256 digest of the API key the
+    crawl was created with, or of the login session's Bearer token; never with the user's id."""
+    api = hooked
+    session = api.user("root")
+    key, _ = api.key(session)
+    store: CrawlStore = api.client.app.state.services.crawls  # type: ignore[attr-defined]
+    with WebhookReceiver() as receiver:
+        for name, headers, credential in (("by-jwt", session, session["Authorization"].split(" ", 1)[1]),
+                                          ("by-key", {"X-API-Key": key}, key)):
+            crawl = api.crawl(headers, name, notifyWebhook=receiver.url)
+            assert store.apply(crawl["id"], Event.CRAWL_LIMIT) is Status.MAX_TO_CRAWL
+            wait_for(lambda name=name: any(d.headers["X-Crawl-Name"] == name for d in receiver.deliveries))
+            delivered = next(d for d in receiver.deliveries if d.headers["X-Crawl-Name"] == name)
+            timestamp = delivered.headers["X-Crawlfleet-Timestamp"]
+            signed = timestamp.encode() + b"." + delivered.body
+            expected = hmac.new(token_id(credential).encode(), signed, hashlib.sha256).hexdigest()
+            assert delivered.headers["X-Crawlfleet-Signature"] == f"sha256={expected}", name
+            assert abs(int(timestamp) - time.time()) < 600

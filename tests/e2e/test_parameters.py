@@ -352,7 +352,8 @@ def test_webhook_is_signed_retried_and_sets_sent_job_done_notification(cluster: 
         assert "jobs" not in job and job["name"] == name and job["jobStatus"]["status"] == 9
         assert delivered.headers["X-Crawl-Name"] == name and delivered.headers["X-Crawl-Status"] == "9"
         key = token_id(cluster.token).encode()
-        expected = "sha256=" + hmac.new(key, delivered.body, hashlib.sha256).hexdigest()
+        signed = delivered.headers["X-Crawlfleet-Timestamp"].encode() + b"." + delivered.body
+        expected = "sha256=" + hmac.new(key, signed, hashlib.sha256).hexdigest()
         assert delivered.headers["X-Crawlfleet-Signature"] == expected
 
 
