@@ -207,11 +207,13 @@ class _Body(httpx.SyncByteStream):
 class GuardedTransport(httpx.BaseTransport):
     """An httpx transport that connects only to addresses the guard allows, and to exactly those."""
 
-    def __init__(self, guard: NetGuard | None, resolver: Resolver = resolve) -> None:
+    def __init__(self, guard: NetGuard | None, resolver: Resolver = resolve,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.guard = guard
         self.resolver = resolver
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=None, max_keepalive_connections=0,
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            max_connections=None, max_keepalive_connections=0,
             network_backend=_DeadlineBackend(),
         )
 
@@ -286,14 +288,15 @@ class Outbound:
 
     def __init__(self, guard: NetGuard | None, *, timeout: float, max_bytes: int, max_redirects: int = 0,
                  user_agent: str = "crawlfleet", resolver: Resolver = resolve,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, ssl_context: ssl.SSLContext | None = None) -> None:
+        """`ssl_context`: the certificates trusted (default: certifi's, never the environment's)."""
         if timeout <= 0 or max_bytes < 1 or max_redirects < 0:
             raise ValueError("timeout and max_bytes must be positive, max_redirects at least 0")
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.sleep = sleep
-        self.transport = GuardedTransport(guard, resolver)
+        self.transport = GuardedTransport(guard, resolver, ssl_context)
         self.http = httpx.Client(transport=self.transport, trust_env=False, follow_redirects=False, timeout=timeout,
                                  headers={"User-Agent": user_agent})
 

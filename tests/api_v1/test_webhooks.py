@@ -208,7 +208,11 @@ def test_notify_webhook_of_v1_crawls_is_signed_with_the_digest_of_the_credential
                                           ("by-key", {"X-API-Key": key}, key)):
             crawl = api.crawl(headers, name, notifyWebhook=receiver.url)
             assert store.apply(crawl["id"], Event.CRAWL_LIMIT) is Status.MAX_TO_CRAWL
-            wait_for(lambda name=name: any(d.headers["X-Crawl-Name"] == name for d in receiver.deliveries))
+
+            def arrived(name: str = name) -> bool:
+                return any(d.headers["X-Crawl-Name"] == name for d in receiver.deliveries)
+
+            wait_for(arrived)
             delivered = next(d for d in receiver.deliveries if d.headers["X-Crawl-Name"] == name)
             timestamp = delivered.headers["X-Crawlfleet-Timestamp"]
             signed = timestamp.encode() + b"." + delivered.body

@@ -4,7 +4,10 @@ for both the check and the connection, the size cap, the total deadline, retries
 from __future__ import annotations
 
 import gzip
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -203,3 +206,40 @@ def test_no_proxy_from_the_environment_and_only_http(monkeypatch: pytest.MonkeyP
                 fresh.request("GET", "file:///etc/passwd")
         finally:
             fresh.close()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for the name svc.test: (certificate file, key file)."""
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = str(directory / "cert.pem"), str(directory / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=svc.test",
+                    "-addext", "subjectAltName=DNS:svc.test", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_connects_to_the_checked_address_and_verifies_the_real_name(certificate: tuple[str, str]) -> None:
+    cert, key = certificate
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    names: list[str | None] = []
+
+    def sni(sock: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
+        names.append(name)
+
+    served.sni_callback = sni
+    trusted = ssl.create_default_context(cafile=cert)
+    with scripted(lambda hit: Answer(200, b"secure")) as server:
+        server.server.socket = served.wrap_socket(server.server.socket, server_side=True)
+        port = server.server.server_address[1]
+        client = Outbound(GUARDED, timeout=10.0, max_bytes=100, resolver=lambda h, p: ["127.0.0.1"],
+                          ssl_context=trusted)
+        try:
+            assert client.request("GET", f"https://svc.test:{port}/").body == b"secure"
+            with pytest.raises(ConnectionFailed):  # the certificate is checked against the name, not the address
+                client.request("GET", f"https://other.test:{port}/")
+        finally:
+            client.close()
+    assert names[0] == "svc.test" and server.hits[0].headers["Host"] == f"svc.test:{port}"
