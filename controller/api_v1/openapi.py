@@ -16,6 +16,7 @@ from crawlcore.pagination import MAX_LIMIT
 from crawlstore.reports import SORTS
 from crawlstore.users import ROLES
 
+from .hooks import TEST_DELIVERIES
 from .render import FORMATS
 
 __all__ = ["document"]
@@ -428,7 +429,9 @@ def _paths() -> S:
         "/webhooks/{hook_id}/test": {"post": op(
             "Send a test delivery (event webhook.test)", "webhooks",
             {"202": json_response(obj({"delivery_id": STR, "state": STR}, ["delivery_id"]), "Queued")},
-            auth="user", params=[path("hook_id")])},
+            auth="user", params=[path("hook_id")],
+            description=f"At most {TEST_DELIVERIES} test deliveries per user per rate-limit window (429 beyond). "
+                        "The delivery log records only HTTP <status>, connection failed, timed out or refused.")},
         "/settings": {
             "get": op("Your defaults for new crawls", "settings", {"200": json_response(ref("Settings"))}),
             "put": op("Save your defaults for new crawls", "settings", {"200": json_response(ref("Settings"))},
