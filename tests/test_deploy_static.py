@@ -531,6 +531,7 @@ def package_dirs() -> list[str]:
         "tests/test_deploy_static.py",
         "crawlfleet.egg-info/PKG-INFO",
         "build/lib/x.py",
+        ".env",  # docker compose's variables: GRAFANA_ADMIN_PASSWORD
     ],
 )
 def test_dockerignore_leaves_out(path: str) -> None:
@@ -627,3 +628,59 @@ def test_monitoring_keeps_its_data_and_restarts(compose: dict, services: dict, n
     assert service.get("restart") == "unless-stopped"
     named = [source for source in mounts(service).values() if source in (compose.get("volumes") or {})]
     assert named, f"{name} keeps its data on no named volume"
+
+
+# --------------------------------------------------------------------------- compose: safe defaults
+
+LOOPBACK = {"127.0.0.1", "::1", "[::1]"}
+
+
+def published_host_ip(port: Any) -> str:
+    """The host address a `ports:` entry publishes on when no variable is set ("" means all)."""
+    if isinstance(port, dict):
+        return _DEFAULTED.sub(lambda m: m.group(1), str(port.get("host_ip", "")))
+    spec = _DEFAULTED.sub(lambda m: m.group(1), str(port)).split("/", 1)[0]
+    assert "$" not in spec, f"{port!r}: a variable without a default"
+    parts = spec.rsplit(":", 2)
+    return parts[0] if len(parts) == 3 else ""  # HOST_PORT:CONTAINER or CONTAINER: every interface
+
+
+@pytest.mark.parametrize(
+    ("port", "host_ip"),
+    [("8000:8000", ""), ("8000", ""), ("127.0.0.1:8000:8000", "127.0.0.1"),
+     ("${BIND:-127.0.0.1}:80:80/tcp", "127.0.0.1"), ("${BIND:-0.0.0.0}:80:80", "0.0.0.0"),
+     ({"target": 80, "published": 80}, ""), ({"target": 80, "host_ip": "127.0.0.1"}, "127.0.0.1")],
+)
+def test_published_host_ip(port: Any, host_ip: str) -> None:
+    assert published_host_ip(port) == host_ip
+
+
+def test_compose_publishes_only_on_loopback_by_default(services: dict) -> None:
+    """An unauthenticated Prometheus, Grafana's login and the API stay on this host unless
+    CRAWLFLEET_BIND says otherwise; the stores are not published at all."""
+    published = {name: [published_host_ip(p) for p in svc.get("ports", [])] for name, svc in services.items()}
+    assert {name: ips for name, ips in published.items() if set(ips) - LOOPBACK} == {}
+    assert {name for name, ips in published.items() if ips} == {"controller", "prometheus", "grafana"}
+    for name in ("controller", "prometheus", "grafana"):
+        assert all("${CRAWLFLEET_BIND:-127.0.0.1}:" in str(p) for p in services[name]["ports"]), name
+
+
+def test_prometheus_has_no_lifecycle_or_admin_api(services: dict) -> None:
+    """--web.enable-lifecycle lets anyone who reaches Prometheus shut it down or reload it."""
+    flags = [arg for arg in services["prometheus"]["command"] if arg.startswith("--web.enable-")]
+    assert flags == []
+
+
+def test_grafana_has_no_default_admin_password(services: dict) -> None:
+    env = services["grafana"]["environment"]
+    password = str(env["GF_SECURITY_ADMIN_PASSWORD"])
+    # ${VAR:?message}: compose refuses to start while it is unset or empty; no literal, no :- default
+    assert re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}", password), password
+    assert str(env.get("GF_USERS_ALLOW_SIGN_UP")).lower() == "false"
+    assert "GF_AUTH_ANONYMOUS_ENABLED" not in env
+
+
+@pytest.mark.parametrize("name", sorted(OUR_SERVICES))
+def test_compose_leaves_registration_closed(services: dict, name: str) -> None:
+    """Open /api/v1 registration is a deployment's explicit choice, not the file's."""
+    assert not {"CRAWLFLEET_REGISTRATION", "CRAWLFLEET_OPEN_REGISTRATION"} & set(environment(services[name]))

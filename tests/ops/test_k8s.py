@@ -371,6 +371,13 @@ def test_filled_in_secret_lets_the_pods_start(kubectl: str) -> None:
         assert config.redis_url.startswith("redis://:3f9a01bc77d24e6c@")
 
 
+def test_registration_is_left_closed(docs: list[dict[str, Any]]) -> None:
+    """Open /api/v1 registration is a deployment's explicit choice, not the manifests'."""
+    for name, workload in ours(docs).items():
+        env = container_env(docs, containers(workload)[0])
+        assert not {"CRAWLFLEET_REGISTRATION", "CRAWLFLEET_OPEN_REGISTRATION"} & set(env), name
+
+
 def test_pods_mount_no_service_account_token(docs: list[dict[str, Any]]) -> None:
     """None of crawlfleet's pods talks to the Kubernetes API, so none gets a token to steal."""
     for name, workload in workloads(docs).items():
