@@ -450,6 +450,42 @@ def test_dockerfile_environment_and_exposed_port() -> None:
     assert expose is not None and expose.args.split() == [str(config.port), str(config.metrics_port)]
 
 
+def entry_modules() -> set[str]:
+    """What the image's long-running commands import: the modules `crawlfleet controller` and
+    `crawlfleet worker` load (crawlfleet/cli.py imports them lazily) and the workers' healthcheck."""
+    tree = ast.parse((ROOT / "crawlfleet" / "cli.py").read_text(encoding="utf-8"))
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    modules = {node.module for f in functions if f.name in ("_cmd_controller", "_cmd_worker")
+               for node in ast.walk(f) if isinstance(node, ast.ImportFrom) and node.module}
+    assert {"controller.server", "spiders.runner"} <= modules, modules
+    return modules | {"spiders.health"}
+
+
+def build_check_imports() -> dict[str, set[str]]:
+    """`python -c CODE` commands of the build stages: their flags, and the modules CODE imports."""
+    found: dict[str, set[str]] = {}
+    for stage in stages()[:-1]:
+        for run in (i.args for i in stage if i.keyword == "RUN"):
+            words = shlex.split(run)
+            for n, word in enumerate(words):
+                if Path(word).name.startswith("python") and "-c" in words[n + 1 :]:
+                    at = words.index("-c", n + 1)
+                    code = ast.parse(words[at + 1])
+                    imported = {a.name for node in ast.walk(code) if isinstance(node, ast.Import) for a in node.names}
+                    found[" ".join(words[n + 1 : at])] = imported
+    return found
+
+
+def test_dockerfile_build_imports_the_controller_and_the_worker() -> None:
+    """`crawlfleet --help` loads neither the web stack nor Scrapy: without this check an image whose
+    setup.py misses a dependency of the controller builds, and its containers die on start."""
+    checks = build_check_imports()
+    covering = [flags for flags, imported in checks.items() if entry_modules() <= imported]
+    assert covering, f"no build step imports {sorted(entry_modules())}: {checks}"
+    # -I: the installed package, not the source tree in the working directory
+    assert any("-I" in flags.split() or "-P" in flags.split() for flags in covering), covering
+
+
 def hadolint_binary() -> str | None:
     return shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
 
