@@ -9,11 +9,15 @@ Nothing here needs a Docker engine or the network:
   `crawlfleet.cli.build_parser()`, and every environment variable given to it must be a
   setting of `crawlfleet.config.SETTINGS` whose value casts;
 * the stores keep their data (AOF, named volumes), have healthchecks, and workers scale;
-* the Dockerfile is read instruction by instruction: python:3.11 base, `pip install .`,
-  non-root USER, `ENTRYPOINT ["crawlfleet"]`; hadolint runs too when it is installed;
+* the Dockerfile is read instruction by instruction: python:3.11 base, `pip install .`, a build
+  check that imports the controller and the worker from the installed package, non-root USER,
+  `ENTRYPOINT ["crawlfleet"]`; hadolint runs too when it is installed;
 * monitoring: workers have a liveness healthcheck, Prometheus mounts deploy/prometheus and
   scrapes every controller and worker, Grafana mounts the provisioning and dashboard folders
-  at the paths its provisioning files name.
+  at the paths its provisioning files name;
+* safe defaults: every published port is on 127.0.0.1 unless CRAWLFLEET_BIND says otherwise,
+  Prometheus has no lifecycle or admin API, Grafana's admin password has no default, and
+  registration is left closed.
 """
 
 from __future__ import annotations
