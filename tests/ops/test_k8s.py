@@ -11,8 +11,11 @@ from __future__ import annotations
 import copy
 import ipaddress
 import json
+import os
 import re
+import shlex
 import subprocess
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +23,13 @@ from typing import Any
 
 import jsonschema
 import pytest
+import redis
 import yaml
 
 from controller.health import READY_TIMEOUT
 from crawlfleet.config import SETTINGS, Config
 from crawlfleet.credentials import credential_problems, secret_problem
+from crawlfleet.servers import find_redis_server, free_port, wait_for_port
 from tests.ops.conftest import DEPLOY
 from tests.ops.rules_sync import PROMETHEUS_RULE, RULES, render
 from tests.test_deploy_static import cli_problem
@@ -266,7 +271,8 @@ def test_stores_are_statefulsets_on_persistent_volumes(docs: list[dict[str, Any]
     redis = containers(sets["crawlfleet-redis"])[0]
     conf = of_kind(docs, "ConfigMap")["crawlfleet-redis-config"]["data"]["redis.conf"]
     assert "appendonly yes" in conf and "maxmemory-policy noeviction" in conf
-    assert "--maxmemory" in redis["args"] and "--requirepass" in redis["args"]
+    words = shlex.split(redis_script(redis))
+    assert "--maxmemory" in words and "--requirepass" in words
     maxmemory = next(v["value"] for v in redis["env"] if v["name"] == "REDIS_MAXMEMORY")
     limit = redis["resources"]["limits"]["memory"]
     assert _bytes(maxmemory) <= 0.8 * _bytes(limit), "leave room below the limit for AOF rewrites"
@@ -376,6 +382,59 @@ def test_registration_is_left_closed(docs: list[dict[str, Any]]) -> None:
     for name, workload in ours(docs).items():
         env = container_env(docs, containers(workload)[0])
         assert not {"CRAWLFLEET_REGISTRATION", "CRAWLFLEET_OPEN_REGISTRATION"} & set(env), name
+
+
+def redis_script(container: dict[str, Any]) -> str:
+    """The shell script the Redis container runs (`sh -c SCRIPT`)."""
+    assert container["command"] == ["sh", "-c"], container["command"]
+    (script,) = container["args"]
+    return str(script)
+
+
+@pytest.fixture
+def redis_pod(kubectl: str, tmp_path: Path) -> tuple[str, dict[str, str], int]:
+    """The Redis container's script and environment, made to run here: its redis.conf from the
+    ConfigMap with the data directory and a port of this test."""
+    docs = rendered(kubectl, "base")
+    container = containers(of_kind(docs, "StatefulSet")["crawlfleet-redis"])[0]
+    conf = of_kind(docs, "ConfigMap")["crawlfleet-redis-config"]["data"]["redis.conf"]
+    port = free_port()
+    conf = conf.replace("dir /data", f"dir {tmp_path}") + f"bind 127.0.0.1\nport {port}\nsave \"\"\n"
+    (tmp_path / "redis.conf").write_text(conf)
+    script = redis_script(container).replace("/etc/redis/redis.conf", str(tmp_path / "redis.conf"))
+    env = {"PATH": f"{Path(find_redis_server()).parent}{os.pathsep}{os.environ['PATH']}",
+           "REDIS_MAXMEMORY": next(v["value"] for v in container["env"] if v["name"] == "REDIS_MAXMEMORY")}
+    return script, env, port
+
+
+def test_redis_refuses_to_start_without_a_password(redis_pod: tuple[str, dict[str, str], int]) -> None:
+    """`--requirepass ""` would be a Redis without a password: the pod exits instead."""
+    script, env, _ = redis_pod
+    result = subprocess.run(["sh", "-c", script], env={**env, "REDIS_PASSWORD": ""}, capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "redis-password in Secret crawlfleet-secrets is empty" in result.stderr
+
+
+def test_redis_requires_the_password_it_is_given(redis_pod: tuple[str, dict[str, str], int]) -> None:
+    script, env, port = redis_pod
+    proc = subprocess.Popen(["sh", "-c", script], env={**env, "REDIS_PASSWORD": "3f9a01bc77d24e6c"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port("127.0.0.1", port, 30)
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port).ping()
+        deadline = time.monotonic() + 30
+        while True:  # the port opens a moment before the server takes commands
+            try:
+                assert redis.Redis(port=port, password="3f9a01bc77d24e6c").ping()
+                break
+            except redis.BusyLoadingError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def test_pods_mount_no_service_account_token(docs: list[dict[str, Any]]) -> None:
