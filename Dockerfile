@@ -20,8 +20,12 @@ RUN python -m venv /opt/crawlfleet
 WORKDIR /src
 # .dockerignore keeps the context to what `pip install .` needs.
 COPY . .
+# The check imports what `crawlfleet controller`, `crawlfleet worker` and the workers' healthcheck
+# load, from the installed package (-I: not from /src), so a dependency missing from setup.py
+# fails the build instead of the container.
 RUN /opt/crawlfleet/bin/pip install --no-cache-dir . \
-    && /opt/crawlfleet/bin/crawlfleet --help > /dev/null
+    && /opt/crawlfleet/bin/crawlfleet --help > /dev/null \
+    && /opt/crawlfleet/bin/python -I -c "import controller.server, spiders.runner, spiders.health"
 
 # ---- runtime: the virtualenv on a clean slim image, run as a non-root user ----
 FROM python:3.11-slim AS runtime

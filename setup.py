@@ -29,7 +29,12 @@ setup(
         "httpx>=0.27",
         # Users' regular expressions run on RE2: linear time whatever the pattern (no ReDoS).
         "google-re2>=1.1",
-        # Twisted ships with scrapy; lxml with scrapy (parsel) as well.
+        # Imported directly (the reactor, HTML trees, CSS selectors), so declared even though scrapy
+        # brings them too: tests/test_install.py checks every third-party import is declared here.
+        "Twisted>=23.10",
+        "lxml>=5",
+        "parsel>=1.8",
+        "cssselect>=1.2",
         # /api/v1: argon2 password hashes, JWT login tokens, and the Swagger UI / ReDoc assets served
         # by the controller itself (no CDN).
         "argon2-cffi>=23.1",

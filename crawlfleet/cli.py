@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crawlfleet.config import SETTINGS, Config, ConfigError
+from crawlfleet.credentials import refuse_unset_credentials
 
 if TYPE_CHECKING:
     from crawlstore.crawls import CrawlStore
@@ -192,6 +193,7 @@ def _cmd_controller(args: argparse.Namespace) -> int:
     env = cluster_environ()
     _require(env, "REDIS_URL", "MONGO_URL")
     config = Config.from_env(env)
+    refuse_unset_credentials(config)
     # Imported here: the controller pulls in the web stack, which other commands do not need.
     from controller.server import serve
 
@@ -203,6 +205,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     env = cluster_environ()
     _require(env, "REDIS_URL", "MONGO_URL")
     config = Config.from_env(env)
+    refuse_unset_credentials(config)
     # Imported here: the worker pulls in Scrapy and Twisted, which other commands do not need.
     from spiders.runner import run
 

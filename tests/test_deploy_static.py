@@ -9,11 +9,15 @@ Nothing here needs a Docker engine or the network:
   `crawlfleet.cli.build_parser()`, and every environment variable given to it must be a
   setting of `crawlfleet.config.SETTINGS` whose value casts;
 * the stores keep their data (AOF, named volumes), have healthchecks, and workers scale;
-* the Dockerfile is read instruction by instruction: python:3.11 base, `pip install .`,
-  non-root USER, `ENTRYPOINT ["crawlfleet"]`; hadolint runs too when it is installed;
+* the Dockerfile is read instruction by instruction: python:3.11 base, `pip install .`, a build
+  check that imports the controller and the worker from the installed package, non-root USER,
+  `ENTRYPOINT ["crawlfleet"]`; hadolint runs too when it is installed;
 * monitoring: workers have a liveness healthcheck, Prometheus mounts deploy/prometheus and
   scrapes every controller and worker, Grafana mounts the provisioning and dashboard folders
-  at the paths its provisioning files name.
+  at the paths its provisioning files name;
+* safe defaults: every published port is on 127.0.0.1 unless CRAWLFLEET_BIND says otherwise,
+  Prometheus has no lifecycle or admin API, Grafana's admin password has no default, and
+  registration is left closed.
 """
 
 from __future__ import annotations
@@ -450,6 +454,42 @@ def test_dockerfile_environment_and_exposed_port() -> None:
     assert expose is not None and expose.args.split() == [str(config.port), str(config.metrics_port)]
 
 
+def entry_modules() -> set[str]:
+    """What the image's long-running commands import: the modules `crawlfleet controller` and
+    `crawlfleet worker` load (crawlfleet/cli.py imports them lazily) and the workers' healthcheck."""
+    tree = ast.parse((ROOT / "crawlfleet" / "cli.py").read_text(encoding="utf-8"))
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    modules = {node.module for f in functions if f.name in ("_cmd_controller", "_cmd_worker")
+               for node in ast.walk(f) if isinstance(node, ast.ImportFrom) and node.module}
+    assert {"controller.server", "spiders.runner"} <= modules, modules
+    return modules | {"spiders.health"}
+
+
+def build_check_imports() -> dict[str, set[str]]:
+    """`python -c CODE` commands of the build stages: their flags, and the modules CODE imports."""
+    found: dict[str, set[str]] = {}
+    for stage in stages()[:-1]:
+        for run in (i.args for i in stage if i.keyword == "RUN"):
+            words = shlex.split(run)
+            for n, word in enumerate(words):
+                if Path(word).name.startswith("python") and "-c" in words[n + 1 :]:
+                    at = words.index("-c", n + 1)
+                    code = ast.parse(words[at + 1])
+                    imported = {a.name for node in ast.walk(code) if isinstance(node, ast.Import) for a in node.names}
+                    found[" ".join(words[n + 1 : at])] = imported
+    return found
+
+
+def test_dockerfile_build_imports_the_controller_and_the_worker() -> None:
+    """`crawlfleet --help` loads neither the web stack nor Scrapy: without this check an image whose
+    setup.py misses a dependency of the controller builds, and its containers die on start."""
+    checks = build_check_imports()
+    covering = [flags for flags, imported in checks.items() if entry_modules() <= imported]
+    assert covering, f"no build step imports {sorted(entry_modules())}: {checks}"
+    # -I: the installed package, not the source tree in the working directory
+    assert any("-I" in flags.split() or "-P" in flags.split() for flags in covering), covering
+
+
 def hadolint_binary() -> str | None:
     return shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
 
@@ -531,6 +571,7 @@ def package_dirs() -> list[str]:
         "tests/test_deploy_static.py",
         "crawlfleet.egg-info/PKG-INFO",
         "build/lib/x.py",
+        ".env",  # docker compose's variables: GRAFANA_ADMIN_PASSWORD
     ],
 )
 def test_dockerignore_leaves_out(path: str) -> None:
@@ -627,3 +668,59 @@ def test_monitoring_keeps_its_data_and_restarts(compose: dict, services: dict, n
     assert service.get("restart") == "unless-stopped"
     named = [source for source in mounts(service).values() if source in (compose.get("volumes") or {})]
     assert named, f"{name} keeps its data on no named volume"
+
+
+# --------------------------------------------------------------------------- compose: safe defaults
+
+LOOPBACK = {"127.0.0.1", "::1", "[::1]"}
+
+
+def published_host_ip(port: Any) -> str:
+    """The host address a `ports:` entry publishes on when no variable is set ("" means all)."""
+    if isinstance(port, dict):
+        return _DEFAULTED.sub(lambda m: m.group(1), str(port.get("host_ip", "")))
+    spec = _DEFAULTED.sub(lambda m: m.group(1), str(port)).split("/", 1)[0]
+    assert "$" not in spec, f"{port!r}: a variable without a default"
+    parts = spec.rsplit(":", 2)
+    return parts[0] if len(parts) == 3 else ""  # HOST_PORT:CONTAINER or CONTAINER: every interface
+
+
+@pytest.mark.parametrize(
+    ("port", "host_ip"),
+    [("8000:8000", ""), ("8000", ""), ("127.0.0.1:8000:8000", "127.0.0.1"),
+     ("${BIND:-127.0.0.1}:80:80/tcp", "127.0.0.1"), ("${BIND:-0.0.0.0}:80:80", "0.0.0.0"),
+     ({"target": 80, "published": 80}, ""), ({"target": 80, "host_ip": "127.0.0.1"}, "127.0.0.1")],
+)
+def test_published_host_ip(port: Any, host_ip: str) -> None:
+    assert published_host_ip(port) == host_ip
+
+
+def test_compose_publishes_only_on_loopback_by_default(services: dict) -> None:
+    """An unauthenticated Prometheus, Grafana's login and the API stay on this host unless
+    CRAWLFLEET_BIND says otherwise; the stores are not published at all."""
+    published = {name: [published_host_ip(p) for p in svc.get("ports", [])] for name, svc in services.items()}
+    assert {name: ips for name, ips in published.items() if set(ips) - LOOPBACK} == {}
+    assert {name for name, ips in published.items() if ips} == {"controller", "prometheus", "grafana"}
+    for name in ("controller", "prometheus", "grafana"):
+        assert all("${CRAWLFLEET_BIND:-127.0.0.1}:" in str(p) for p in services[name]["ports"]), name
+
+
+def test_prometheus_has_no_lifecycle_or_admin_api(services: dict) -> None:
+    """--web.enable-lifecycle lets anyone who reaches Prometheus shut it down or reload it."""
+    flags = [arg for arg in services["prometheus"]["command"] if arg.startswith("--web.enable-")]
+    assert flags == []
+
+
+def test_grafana_has_no_default_admin_password(services: dict) -> None:
+    env = services["grafana"]["environment"]
+    password = str(env["GF_SECURITY_ADMIN_PASSWORD"])
+    # ${VAR:?message}: compose refuses to start while it is unset or empty; no literal, no :- default
+    assert re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}", password), password
+    assert str(env.get("GF_USERS_ALLOW_SIGN_UP")).lower() == "false"
+    assert "GF_AUTH_ANONYMOUS_ENABLED" not in env
+
+
+@pytest.mark.parametrize("name", sorted(OUR_SERVICES))
+def test_compose_leaves_registration_closed(services: dict, name: str) -> None:
+    """Open /api/v1 registration is a deployment's explicit choice, not the file's."""
+    assert not {"CRAWLFLEET_REGISTRATION", "CRAWLFLEET_OPEN_REGISTRATION"} & set(environment(services[name]))

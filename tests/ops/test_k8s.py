@@ -3,23 +3,33 @@ and validated offline: built-in kinds against the Kubernetes OpenAPI schemas bun
 kubernetes-validate (strict: unknown fields fail), CRDs (ServiceMonitor, PrometheusRule,
 ScaledObject) against the schemas in tests/ops/schemas; then what the schemas cannot see:
 selectors that select, ports that exist, probes on the right endpoints, settings that are
-settings, NetworkPolicies that admit exactly the controller and the workers."""
+settings, NetworkPolicies that admit exactly the controller and the workers to the stores and
+keep those two off private networks, no pod with a service-account token, no shipped password."""
 
 from __future__ import annotations
 
+import copy
+import ipaddress
 import json
+import os
 import re
+import shlex
 import subprocess
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+import redis
 import yaml
 
 from controller.health import READY_TIMEOUT
 from crawlfleet.config import SETTINGS, Config
+from crawlfleet.credentials import credential_problems, secret_problem
+from crawlfleet.servers import find_redis_server, free_port, wait_for_port
 from tests.ops.conftest import DEPLOY
 from tests.ops.rules_sync import PROMETHEUS_RULE, RULES, render
 from tests.test_deploy_static import cli_problem
@@ -127,8 +137,6 @@ def test_custom_resources_match_their_schemas(docs: list[dict[str, Any]]) -> Non
     {"kind": "ScaledObject", "path": ["spec", "triggers", 0, "metadata", "threshold"], "value": 16},
 ])
 def test_validation_is_not_vacuous(kubectl: str, bad: dict[str, Any]) -> None:
-    import copy
-
     import kubernetes_validate
 
     doc = copy.deepcopy(next(d for d in rendered(kubectl, "overlays/production-keda") if d["kind"] == bad["kind"]))
@@ -183,8 +191,10 @@ def test_settings_are_crawlfleet_settings_that_cast(docs: list[dict[str, Any]]) 
         settings = {k: v for k, v in env.items() if k.startswith("CRAWLFLEET_") or k.endswith("_URL")}
         assert set(settings) - KNOWN_ENV == set(), name
         config = Config.from_env(settings)
-        assert config.redis_url.startswith("redis://:change-me-redis@crawlfleet-redis:6379/")
-        assert config.mongo_url.startswith("mongodb://crawlfleet:change-me-mongo@crawlfleet-mongo:27017/")
+        # the Secret ships without passwords: these pods refuse to start until it is filled in
+        assert config.redis_url.startswith("redis://:@crawlfleet-redis:6379/")
+        assert config.mongo_url.startswith("mongodb://crawlfleet:@crawlfleet-mongo:27017/")
+        assert credential_problems(config) == ["REDIS_URL has an empty password", "MONGO_URL has an empty password"]
         if name == "crawlfleet-controller":
             assert (config.host, config.port) == ("0.0.0.0", 8000)
         else:
@@ -261,7 +271,8 @@ def test_stores_are_statefulsets_on_persistent_volumes(docs: list[dict[str, Any]
     redis = containers(sets["crawlfleet-redis"])[0]
     conf = of_kind(docs, "ConfigMap")["crawlfleet-redis-config"]["data"]["redis.conf"]
     assert "appendonly yes" in conf and "maxmemory-policy noeviction" in conf
-    assert "--maxmemory" in redis["args"] and "--requirepass" in redis["args"]
+    words = shlex.split(redis_script(redis))
+    assert "--maxmemory" in words and "--requirepass" in words
     maxmemory = next(v["value"] for v in redis["env"] if v["name"] == "REDIS_MAXMEMORY")
     limit = redis["resources"]["limits"]["memory"]
     assert _bytes(maxmemory) <= 0.8 * _bytes(limit), "leave room below the limit for AOF rewrites"
@@ -342,6 +353,178 @@ def test_production_overlay_scales_up(kubectl: str) -> None:
     assert len(images) == 1 and images.pop().endswith(":0.1.0")
 
 
-def test_secret_placeholders_are_obvious(kubectl: str) -> None:
-    (secret,) = of_kind(rendered(kubectl, "base"), "Secret").values()
-    assert all("change-me" in v for k, v in secret["stringData"].items() if "password" in k)
+def test_secret_ships_no_working_password(kubectl: str) -> None:
+    """Empty passwords, nothing that looks like a default (crawlfleet/credentials.py decides)."""
+    for variant in VARIANTS:
+        for name, secret in of_kind(rendered(kubectl, variant), "Secret").items():
+            values = {**secret.get("data", {}), **secret.get("stringData", {})}
+            for key, value in values.items():
+                if "password" in key:
+                    assert value == "", f"{variant}: Secret {name} ships a value for {key}"
+                else:
+                    assert secret_problem(value) is None, f"{variant}: Secret {name}: {key}"
+
+
+def test_filled_in_secret_lets_the_pods_start(kubectl: str) -> None:
+    """With the passwords set (kubectl create secret ...), the store URLs carry them and pass."""
+    docs = copy.deepcopy(rendered(kubectl, "base"))
+    (secret,) = of_kind(docs, "Secret").values()
+    secret["stringData"] |= {k: "3f9a01bc77d24e6c" for k in secret["stringData"] if "password" in k}
+    for workload in ours(docs).values():
+        env = container_env(docs, containers(workload)[0])
+        config = Config.from_env({k: v for k, v in env.items() if k in KNOWN_ENV})
+        assert credential_problems(config) == []
+        assert config.redis_url.startswith("redis://:3f9a01bc77d24e6c@")
+
+
+def test_registration_is_left_closed(docs: list[dict[str, Any]]) -> None:
+    """Open /api/v1 registration is a deployment's explicit choice, not the manifests'."""
+    for name, workload in ours(docs).items():
+        env = container_env(docs, containers(workload)[0])
+        assert not {"CRAWLFLEET_REGISTRATION", "CRAWLFLEET_OPEN_REGISTRATION"} & set(env), name
+
+
+def redis_script(container: dict[str, Any]) -> str:
+    """The shell script the Redis container runs (`sh -c SCRIPT`)."""
+    assert container["command"] == ["sh", "-c"], container["command"]
+    (script,) = container["args"]
+    return str(script)
+
+
+@pytest.fixture
+def redis_pod(kubectl: str, tmp_path: Path) -> tuple[str, dict[str, str], int]:
+    """The Redis container's script and environment, made to run here: its redis.conf from the
+    ConfigMap with the data directory and a port of this test."""
+    docs = rendered(kubectl, "base")
+    container = containers(of_kind(docs, "StatefulSet")["crawlfleet-redis"])[0]
+    conf = of_kind(docs, "ConfigMap")["crawlfleet-redis-config"]["data"]["redis.conf"]
+    port = free_port()
+    conf = conf.replace("dir /data", f"dir {tmp_path}") + f"bind 127.0.0.1\nport {port}\nsave \"\"\n"
+    (tmp_path / "redis.conf").write_text(conf)
+    script = redis_script(container).replace("/etc/redis/redis.conf", str(tmp_path / "redis.conf"))
+    env = {"PATH": f"{Path(find_redis_server()).parent}{os.pathsep}{os.environ['PATH']}",
+           "REDIS_MAXMEMORY": next(v["value"] for v in container["env"] if v["name"] == "REDIS_MAXMEMORY")}
+    return script, env, port
+
+
+def test_redis_refuses_to_start_without_a_password(redis_pod: tuple[str, dict[str, str], int]) -> None:
+    """`--requirepass ""` would be a Redis without a password: the pod exits instead."""
+    script, env, _ = redis_pod
+    result = subprocess.run(["sh", "-c", script], env={**env, "REDIS_PASSWORD": ""}, capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "redis-password in Secret crawlfleet-secrets is empty" in result.stderr
+
+
+def test_redis_requires_the_password_it_is_given(redis_pod: tuple[str, dict[str, str], int]) -> None:
+    script, env, port = redis_pod
+    proc = subprocess.Popen(["sh", "-c", script], env={**env, "REDIS_PASSWORD": "3f9a01bc77d24e6c"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port("127.0.0.1", port, 30)
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port).ping()
+        deadline = time.monotonic() + 30
+        while True:  # the port opens a moment before the server takes commands
+            try:
+                assert redis.Redis(port=port, password="3f9a01bc77d24e6c").ping()
+                break
+            except redis.BusyLoadingError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_pods_mount_no_service_account_token(docs: list[dict[str, Any]]) -> None:
+    """None of crawlfleet's pods talks to the Kubernetes API, so none gets a token to steal."""
+    for name, workload in workloads(docs).items():
+        assert workload["spec"]["template"]["spec"].get("automountServiceAccountToken") is False, name
+
+
+# --------------------------------------------------------------------------- egress
+
+# Networks the controller (webhooks) and the workers (crawls) must never reach, with the
+# IPv4-mapped IPv6 block, which would otherwise reach every IPv4 address around the list.
+PRIVATE_NETWORKS = [
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+    "::1/128", "fc00::/7", "fe80::/10", "::ffff:0:0/96",
+]
+PUBLIC = ["93.184.215.14", "8.8.8.8", "2606:4700:4700::1111", "2001:4860:4860::8888"]
+POD_IP = ipaddress.ip_address("10.244.1.7")  # where the stores' and DNS pods are, like every pod
+KUBE_SYSTEM = {"kubernetes.io/metadata.name": "kube-system"}
+KUBE_DNS = {"k8s-app": "kube-dns"}
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a connection goes: an address, and the pod behind it if it is one."""
+
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address
+    port: int
+    protocol: str = "TCP"
+    pod: dict[str, str] | None = None
+    namespace: dict[str, str] | None = None  # None: the policy's own namespace
+
+
+def _peer_admits(peer: dict[str, Any], to: Destination) -> bool:
+    if "ipBlock" in peer:
+        block = peer["ipBlock"]
+        inside = lambda cidr: to.ip in ipaddress.ip_network(cidr)  # noqa: E731
+        return inside(block["cidr"]) and not any(inside(c) for c in block.get("except", []))
+    if to.pod is None:
+        return False
+    if "namespaceSelector" in peer:
+        if to.namespace is None or not matches(peer["namespaceSelector"], to.namespace):
+            return False
+    elif to.namespace is not None:
+        return False  # a bare podSelector selects pods of the policy's namespace only
+    return matches(peer.get("podSelector", {}), to.pod)
+
+
+def _port_admits(rule: dict[str, Any], to: Destination) -> bool:
+    ports = rule.get("ports")
+    return not ports or any(p["port"] == to.port and p.get("protocol", "TCP") == to.protocol for p in ports)
+
+
+def egress_allowed(docs: list[dict[str, Any]], labels: dict[str, str], to: Destination) -> bool:
+    """NetworkPolicy semantics: no Egress policy selects the pod, or one of their rules admits."""
+    policies = [p["spec"] for p in of_kind(docs, "NetworkPolicy").values()
+                if "Egress" in p["spec"].get("policyTypes", []) and matches(p["spec"]["podSelector"], labels)]
+    if not policies:
+        return True
+    return any(_port_admits(rule, to) and any(_peer_admits(peer, to) for peer in rule.get("to", []))
+               for spec in policies for rule in spec.get("egress", []))
+
+
+def _samples(network: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    net = ipaddress.ip_network(network)
+    return [net.network_address, net[-1]] if net.num_addresses < 4 else [net[1], net[net.num_addresses // 2], net[-1]]
+
+
+@pytest.mark.parametrize("role", ["crawlfleet-controller", "crawlfleet-worker"])
+def test_egress_keeps_controller_and_workers_off_private_networks(docs: list[dict[str, Any]], role: str) -> None:
+    labels = pod_labels(ours(docs)[role])
+    allowed = lambda to: egress_allowed(docs, labels, to)  # noqa: E731
+    denied = [f"{ip}:{port}" for network in PRIVATE_NETWORKS for ip in _samples(network) for port in (80, 443, 6379)
+              if allowed(Destination(ip, port))]
+    assert denied == [], "private addresses reachable"
+    # metadata services, wherever the cloud puts them
+    assert not allowed(Destination(ipaddress.ip_address("169.254.169.254"), 80))
+    assert not allowed(Destination(ipaddress.ip_address("fd00:ec2::254"), 80))
+    for ip in PUBLIC:
+        for port in (80, 443, 8080):
+            assert allowed(Destination(ipaddress.ip_address(ip), port)), f"{ip}:{port}"
+    # the stores and DNS, by selector, on their ports only
+    pods = workloads(docs)
+    for store, port in (("crawlfleet-redis", 6379), ("crawlfleet-mongo", 27017)):
+        store_pod = pod_labels(pods[store])
+        assert allowed(Destination(POD_IP, port, pod=store_pod)), store
+        assert not allowed(Destination(POD_IP, 80, pod=store_pod)), f"{store}: only its port"
+    for protocol in ("UDP", "TCP"):
+        assert allowed(Destination(POD_IP, 53, protocol, pod=KUBE_DNS, namespace=KUBE_SYSTEM)), protocol
+    assert not allowed(Destination(POD_IP, 53, "UDP", pod=KUBE_DNS, namespace={"name": "elsewhere"}))
+    # and no other pod of the cluster, not even another crawlfleet pod
+    others = [pod_labels(w) for w in ours(docs).values()]
+    assert not any(allowed(Destination(POD_IP, 8000, pod=other)) for other in others)
