@@ -49,3 +49,17 @@ def test_a_hostile_selector_times_out_and_the_crawl_goes_on(guarded: Cluster) ->
     assert objects["/big.html"]["custom"] == {"heading": "big", "slow": None}  # the field evaluated in time is kept
     assert rows["/small.html"]["Process Response"] == "Success", rows
     assert objects["/small.html"]["custom"]["heading"] == "small" and objects["/small.html"]["custom"]["slow"]
+
+
+@pytest.mark.parametrize("selector", ["//p[", "p:nosuchpseudo"], ids=["xpath", "css"])
+def test_selectors_that_do_not_compile_are_refused_on_api_v1_too(guarded: Cluster, selector: str) -> None:
+    body = {"name": unique("sel"), "seeds": ["http://127.0.0.1:9/"], "selectors": {"x": selector}}
+    resp = guarded.http.post("/api/v1/crawls", json=body, headers={"X-API-Key": guarded.token})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["errors"][0]["field"] == "selectors", resp.text
+    created = guarded.http.post("/api/v1/crawls", json={**body, "selectors": {"x": "h1::text"}},
+                                headers={"X-API-Key": guarded.token})
+    assert created.status_code == 201, created.text
+    patched = guarded.http.patch(f"/api/v1/crawls/{created.json()['id']}", json={"selectors": {"x": selector}},
+                                 headers={"X-API-Key": guarded.token})
+    assert patched.status_code == 400 and patched.json()["errors"][0]["field"] == "selectors", patched.text
