@@ -26,10 +26,12 @@ and `null` when done (or `{"error": text}`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -226,7 +228,9 @@ def main() -> None:
     """The child: answer pages until stdin closes."""
     out = os.fdopen(os.dup(1), "wb", buffering=0)  # frames only: anything printed goes to stderr
     os.dup2(2, 1)
-    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker's group: the worker stops this child
+    with contextlib.suppress(ValueError, OSError):  # where the platform refuses the limit, the deadline still holds
+        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
     threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
     import lxml.html
     from lxml import etree
