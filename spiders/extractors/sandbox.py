@@ -5,14 +5,18 @@ lxml evaluates XPath in C and nothing in the worker can interrupt it, while a se
 in a child process (`python -m spiders.extractors.sandbox`, one per worker, started when the first
 page with selectors comes): the worker sends it the page's HTML and the crawl's `selectors` and
 waits at most the deadline (CRAWLFLEET_SELECTOR_TIMEOUT, 1 s by default) for the fields. A child
-that overruns is killed and replaced. Fields the child gave before the deadline keep their
+that overruns is killed. Fields the child gave before the deadline keep their
 values, the others are null, and the page's Process Response names them:
 
     Selectors timed out after 1.0 s: slow (not evaluated: after)
 
 A field that overran is evaluated last on the crawl's later pages.
 
-Crawls without selectors never start the child.
+The page's thread (a crawl worker's reactor) waits for the child, so a hostile page costs a worker
+at most the deadline; a normal page costs it the HTML's serialisation, the child's parse and the
+fields, a few milliseconds. A new child's start (loading lxml and parsel) is not counted in any
+page's deadline; one killed for overrunning is replaced at once. Crawls without selectors never
+start the child.
 
     sandbox = SelectorSandbox(timeout=1.0)
     sandbox.evaluate('{"h": "h1::text"}', b"<h1>Hi</h1>")   # SelectorResult(custom={'h': 'Hi'}, error='')
