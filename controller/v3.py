@@ -31,6 +31,7 @@ from .errors import BadRequest, Forbidden, NotFound
 from .exports import csv_columns, json_array, objects_csv, url_report_csv
 from .netcheck import check_crawl
 from .params import request_params
+from .selectors import check_selectors
 from .services import Services
 
 __all__ = ["routes"]
@@ -108,14 +109,6 @@ def _crawl(svc: Services, request: Request, params: Params) -> dict[str, Any]:
     if crawl is None:
         raise NotFound(f"No crawl named {name!r} for this token.")
     return {"jobs": [_job(svc, request, token, crawl)]}
-
-
-def check_selectors(selectors: str) -> None:
-    """400 naming selectors when a custom field's CSS or XPath does not compile (the core checked its shape)."""
-    if selectors:
-        from spiders.extractors.custom import check_selectors as compile_check  # lxml and parsel: loaded on use
-
-        compile_check(selectors)
 
 
 def _update(svc: Services, request: Request, token: str, crawl: Crawl, params: Params) -> dict[str, Any]:

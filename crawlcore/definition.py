@@ -140,12 +140,10 @@ def _text(param: str, raw: str) -> str:
 
 
 def _regex(param: str, raw: str) -> str:
+    """A user's regular expression: it must compile with RE2 (crawlcore.patterns.compile_regex)."""
     text = raw.strip()
     if text:
-        try:
-            compile_regex(text)
-        except re.error as exc:
-            raise InvalidParameter(param, f"regular expression does not compile: {exc}") from None
+        compile_regex(text, param)  # raises InvalidParameter naming the parameter, with RE2's reason
     return text
 
 

@@ -188,6 +188,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("process_tries", "CRAWLFLEET_PROCESS_TRIES", _positive(int), 3,
             "Tries of a processing-service call (connection errors, timeouts, 408, 429, 5xx) before the page's "
             "processing is recorded as failed."),
+    Setting("selector_timeout", "CRAWLFLEET_SELECTOR_TIMEOUT", _positive(float), 1.0,
+            "Seconds a page's custom selectors (`selectors`) may run in the worker's selector process; one still "
+            "running then is stopped, and the page's Process Response names it."),
     Setting("role", "CRAWLFLEET_ROLE", _choice("both", "crawl", "process"), "both",
             "What a worker does: both (crawl and process pages); crawl (fetch, and hand pages to process workers "
             "through Redis); process (run the built-in extractors on pages crawl workers handed over)."),
@@ -244,6 +247,7 @@ class Config:
     process_concurrency: int = 8
     process_timeout: float = 30.0
     process_tries: int = 3
+    selector_timeout: float = 1.0
     role: str = "both"
 
     @classmethod

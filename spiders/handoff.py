@@ -122,7 +122,8 @@ class ProcessWorker:
         self.book = LeaseBook()
         self.processor = PageProcessor(ProcessingClient(
             concurrency=config.process_concurrency, timeout=config.process_timeout, tries=config.process_tries,
-            user_agent=config.user_agent, guard=NetGuard.parse(config.allow_networks)))
+            user_agent=config.user_agent, guard=NetGuard.parse(config.allow_networks)),
+            selector_timeout=config.selector_timeout)
         self.builder = PageBuilder(config.max_tries, processor=self.processor)
         self.metrics = WorkerMetrics(role="process", process=True)
         self.committer = Committer(

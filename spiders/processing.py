@@ -40,6 +40,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import lxml.html
+
 from crawlcore.api_url import ApiSpec, parse_api_url, service_url
 from crawlcore.errors import InvalidParameter
 from crawlcore.netguard import NetGuard
@@ -56,6 +58,7 @@ from crawlfleet.outbound import (
 )
 
 from .extractors import ExtractionError, custom_fields, extract, finish_objects
+from .extractors.sandbox import DEFAULT_SELECTOR_TIMEOUT, SelectorResult, SelectorSandbox
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -250,11 +253,17 @@ def _spec(api_url: str) -> ApiSpec:
 
 
 class PageProcessor:
-    """Turns a processed page into objects under its crawl's apiUrl and `selectors`."""
+    """Turns a processed page into objects under its crawl's apiUrl and `selectors`.
 
-    def __init__(self, client: ProcessingClient | None = None, *, handoff: bool = False) -> None:
+    Custom selectors run in `sandbox` (a child process under a per-page deadline of
+    `selector_timeout` seconds, started by the first page that has selectors); a timeout or failure
+    there is the page's Process Response, and the page keeps its object with the fields evaluated."""
+
+    def __init__(self, client: ProcessingClient | None = None, *, handoff: bool = False,
+                 selector_timeout: float = DEFAULT_SELECTOR_TIMEOUT) -> None:
         self.client = client or ProcessingClient()
         self.handoff = handoff  # built-in extraction is left to process workers (CRAWLFLEET_ROLE=crawl)
+        self.sandbox = SelectorSandbox(selector_timeout)  # CRAWLFLEET_SELECTOR_TIMEOUT
 
     @property
     def in_flight(self) -> int:
@@ -263,30 +272,43 @@ class PageProcessor:
 
     def close(self) -> None:
         self.client.close(wait=False)
+        self.sandbox.close()
+
+    def _custom(self, selectors: str, root: Any) -> SelectorResult:
+        html = lxml.html.tostring(root, encoding="utf-8") if root is not None else b""
+        return self.sandbox.evaluate(selectors, html)
 
     def process(self, *, api_url: str, selectors: str, root: Any, url: str, resolved_url: str, fp: bytes,
                 crawl_id: str, crawl_name: str, crawl_round: int, crawled: float) -> Processed:
         """Process one page; never raises (a failure is the Process Response)."""
         try:
             spec = _spec(api_url)
-            custom = custom_fields(selectors) if selectors.strip() else None
+            has_custom = bool(selectors.strip()) and bool(custom_fields(selectors))  # compiles: checks them
         except InvalidParameter as exc:  # a definition stored before it was validated
             return Processed([], f"Invalid processing settings: {exc}")
         finish = functools.partial(finish_objects, url=url, resolved_url=resolved_url, fp=fp, crawl_id=crawl_id,
                                    crawl_name=crawl_name, crawl_round=crawl_round, crawled=crawled)
         if spec.external:
-            extra = custom.apply(root) if custom and root is not None else None
             future = self.client.submit(spec.external_url, url)
-            return Processed([], "", future) if extra is None else Processed([{"custom": extra}], "", future)
+            if not has_custom or root is None:
+                return Processed([], "", future)
+            extra = self._custom(selectors, root)
+            return Processed([{"custom": extra.custom}], extra.error, future)
         if self.handoff:
             return Processed([], "", None, resolved_url, handoff=True)
         try:
-            objects = extract(spec, url=url, resolved_url=resolved_url, root=root, custom=custom)
+            objects = extract(spec, url=url, resolved_url=resolved_url, root=root)
         except ExtractionError as exc:
             return Processed([], str(exc))
         if not objects:
             return Processed([], "Could not parse the page as HTML")
-        return Processed(finish(objects), "Success")
+        note = ""
+        if has_custom:
+            result = self._custom(selectors, root)
+            for obj in objects:
+                obj["custom"] = result.custom
+            note = result.error
+        return Processed(finish(objects), note or "Success")
 
     @staticmethod
     def complete(processed: Processed, result: ProcessResult, *, url: str, resolved_url: str, fp: bytes,
@@ -298,4 +320,6 @@ class PageProcessor:
         raw = [{**o, "custom": extra} if extra is not None else o for o in result.objects]
         objects = finish_objects(raw, url=url, resolved_url=resolved_url, fp=fp, crawl_id=crawl_id,
                                  crawl_name=crawl_name, crawl_round=crawl_round, crawled=crawled)
-        return Processed(objects, "Success" if objects else "Processing service returned no objects")
+        if not objects:
+            return Processed([], "Processing service returned no objects")
+        return Processed(objects, processed.response or "Success")  # a selectors timeout, when there was one

@@ -84,7 +84,8 @@ class Fleet:
         self.book = LeaseBook()
         self.processor = PageProcessor(ProcessingClient(
             concurrency=cfg.process_concurrency, timeout=cfg.process_timeout, tries=cfg.process_tries,
-            user_agent=cfg.user_agent, guard=NetGuard.parse(cfg.allow_networks)), handoff=cfg.role == "crawl")
+            user_agent=cfg.user_agent, guard=NetGuard.parse(cfg.allow_networks)), handoff=cfg.role == "crawl",
+            selector_timeout=cfg.selector_timeout)
         self.handoff_key = queue_key(cfg.key_prefix)
         self._backlog = (0.0, 0)  # (when read, pages waiting for process workers)
         self.builder = PageBuilder(cfg.max_tries, processor=self.processor)

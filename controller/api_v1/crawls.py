@@ -27,6 +27,7 @@ from crawlstore.crawls import CrawlExists, TooManyCrawls
 from crawlstore.reports import SORTS, live_state, record_state, search_regex, status_query
 
 from ..netcheck import check_crawl
+from ..selectors import check_selectors
 from .context import V1, Principal
 from .crawlspec import SPECIAL, crawl_view, parse_tags, to_params
 from .errors import BadRequest, Conflict, NotFound, TooManyRequests
@@ -153,6 +154,7 @@ def _create(ctx: V1, principal: Principal, address: str, body: dict[str, Any]) -
     params["name"] = [name or _default_name(settings.get("seeds"))]
     definition = parse_create(params)
     check_crawl(ctx.svc.guard, definition, definition.seeds)
+    check_selectors(definition.selectors)
     if ctx.svc.crawls.find(principal.owner, definition.name) is not None:  # before a guest's quota is used
         raise Conflict(f"You already have a crawl named {definition.name!r}.")
     if principal.role == "guest":
@@ -272,6 +274,7 @@ def _patch(ctx: V1, principal: Principal, ref: str, body: dict[str, Any]) -> dic
     if settings:
         definition, added = parse_update(crawl.definition, to_params(settings))
         check_crawl(ctx.svc.guard, definition, added, crawl.definition)
+        check_selectors(definition.selectors)
     # everything is valid: now change things
     if settings:
         ctx.svc.crawls.update(crawl, definition, added)

@@ -1,5 +1,6 @@
 """Built-in processing: what a page becomes under a crawl's apiUrl (article, product, list,
-discussion, image, video, or analyze, which decides among them), plus custom fields.
+discussion, image, video, or analyze, which decides among them); custom fields are compiled here
+(spiders.extractors.custom) and evaluated under a deadline (spiders.extractors.sandbox).
 
     >>> from crawlcore.api_url import parse_api_url
     >>> html = ('<html lang="en"><head><title>Shop</title><meta property="og:type" content="product">'
@@ -54,10 +55,11 @@ class ExtractionError(Exception):
 
 
 def extract(api: ApiSpec, *, url: str, resolved_url: str | None = None, html: str | bytes | None = None,
-            root: Any = None, custom: CustomFields | None = None) -> list[dict[str, Any]]:
+            root: Any = None) -> list[dict[str, Any]]:
     """The public fields of the objects a page yields under a built-in apiUrl kind (one object;
     none when the HTML cannot be parsed). Pass `root` (the lxml tree Scrapy already built, which
-    is not modified) or `html`; `custom` adds the crawl's custom fields under `custom`.
+    is not modified) or `html`. Custom fields (`selectors`) are not evaluated here: their cost has no
+    bound, so spiders.processing runs them under a deadline (spiders.extractors.sandbox).
 
     Raises ValueError for kind "external" (spiders.processing calls those services) and
     ExtractionError when an extractor fails.
@@ -74,8 +76,6 @@ def extract(api: ApiSpec, *, url: str, resolved_url: str | None = None, html: st
         return []
     try:
         obj = analyze(doc, api) if api.kind == "analyze" else EXTRACTORS[api.kind](doc, api)
-        if custom:
-            obj["custom"] = custom.apply(doc.root)
     except Exception as exc:
         log.warning("%s extraction failed on %s", api.kind, url, exc_info=True)
         raise ExtractionError(f"{api.kind} extraction failed: {type(exc).__name__}: {exc}") from exc

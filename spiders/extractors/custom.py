@@ -1,5 +1,7 @@
 """Custom fields: a crawl's `selectors`, compiled once (CSS through parsel's translator, with
 Scrapy's ::text and ::attr(name)) and evaluated on each page's tree into the object's `custom`.
+Evaluation has no time bound (lxml's XPath runs in C): workers evaluate in a child process under a
+deadline (spiders.extractors.sandbox); the controller only compiles (`check_selectors`).
 
     >>> import lxml.html
     >>> fields = custom_fields('{"price": ".price::text", "tags": ["a.tag::text"], "to": "a.tag::attr(href)"}')
@@ -17,6 +19,7 @@ Invalid expression
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -61,17 +64,21 @@ class CustomFields:
     def __bool__(self) -> bool:
         return bool(self._compiled)
 
-    def apply(self, root: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def values(self, root: Any) -> Iterator[tuple[str, Any]]:
+        """(name, value) of each field on a page's tree, in order (None as the tree: every value null).
+
+        Unbounded in time: the worker runs this in its selector process (spiders.extractors.sandbox)."""
         for field in self._compiled:
             try:
-                found = field.xpath(root)
+                found = field.xpath(root) if root is not None else []
             except etree.XPathError:
                 found = []
             matches = found if isinstance(found, list) else [found]
             values = [v for v in (_value(m) for m in matches[:_MAX_VALUES]) if v]
-            out[field.name] = values if field.many else (values[0] if values else None)
-        return out
+            yield field.name, values if field.many else (values[0] if values else None)
+
+    def apply(self, root: Any) -> dict[str, Any]:
+        return dict(self.values(root))
 
 
 def _compile(field: FieldSelector) -> _Compiled:

@@ -1,4 +1,9 @@
-"""crawlcore is the pure core: its modules import only the standard library (and each other)."""
+"""crawlcore is the pure core: its modules import only the standard library (and each other).
+
+One exception, `re2` (google-re2), in crawlcore.patterns only: users' regular expressions must match
+in linear time (Python's `re` backtracks exponentially on patterns like `(a|a)*$` while holding the
+GIL), and RE2 is pure computation on strings, no I/O, so the core stays pure.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import pytest
 import crawlcore
 
 MODULES = sorted(Path(crawlcore.__file__).parent.glob("*.py"))
+ALLOWED = {"patterns.py": {"re2"}}  # module -> the non-standard packages it may import (see above)
 
 
 def top_level_imports(path: Path) -> list[tuple[int, str]]:
@@ -35,8 +41,14 @@ def test_imports_only_standard_library(path: Path) -> None:
     foreign = [
         name for level, name in top_level_imports(path)
         if level == 0 and name != "crawlcore" and name not in sys.stdlib_module_names
+        and name not in ALLOWED.get(path.name, set())
     ]
     assert foreign == []
+
+
+def test_re2_is_the_one_exception() -> None:
+    importers = {p.name for p in MODULES if any(name == "re2" for _, name in top_level_imports(p))}
+    assert importers == set(ALLOWED)
 
 
 def test_import_walker_sees_third_party_imports(tmp_path: Path) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from crawlcore.errors import InvalidParameter
 from crawlcore.patterns import PatternTerm, UrlPattern, UrlRule, compile_regex, page_matches
 
 URL = "https://example.com/blog/2024/post.html?ref=home"
@@ -147,10 +146,54 @@ def test_rule_selects_and_empty(pattern: str, regex: str, selects: bool, empty: 
     assert rule.empty is empty
 
 
-@pytest.mark.parametrize("regex", ["[", "(", "*a", "a{2,1}", "\\", "a(?i)"])
-def test_compile_regex_raises_re_error(regex: str) -> None:
-    with pytest.raises(re.error):
-        compile_regex(regex)
+@pytest.mark.parametrize(
+    ("regex", "text", "found"),
+    [
+        pytest.param(r"/p/\d+$", "http://x.com/p/12", True, id="perl-class-and-anchor"),
+        pytest.param(r"(?i)BLOG", "http://x.com/blog", True, id="inline-flag"),
+        pytest.param(r"a(?i)B", "http://x.com/ab", True, id="late-flag-accepted-by-re2"),
+        pytest.param(r"(?P<year>\d{4})/", "http://x.com/2024/", True, id="named-group"),
+        pytest.param(r"\bnews\b", "http://x.com/newsroom", False, id="word-boundary"),
+        pytest.param(r"[[:alpha:]]+\.html$", "http://x.com/a.html", True, id="posix-class"),
+        pytest.param(r"[[a]", "http://x.com/[", True, id="bracket-in-set-no-warning"),
+        pytest.param(r"caf\x{e9}", "http://x.com/café", True, id="unicode"),
+        pytest.param(r"(a|a)*$", "http://x.com/" + "a" * 30 + "!", True, id="redos-pattern-is-linear"),
+        pytest.param(r"(a+)+b", "a" * 5000, False, id="nested-quantifier-is-linear"),
+    ],
+)
+def test_compile_regex_accepts_re2_syntax(regex: str, text: str, found: bool) -> None:
+    assert (compile_regex(regex).search(text) is not None) is found
+
+
+@pytest.mark.parametrize(
+    ("regex", "reason"),
+    [
+        pytest.param("[", "missing ]", id="unterminated-set"),
+        pytest.param("(", "missing )", id="unbalanced"),
+        pytest.param("*a", "no argument for repetition operator", id="nothing-to-repeat"),
+        pytest.param("a{2,1}", "invalid repetition size: {2,1}", id="bad-range"),
+        pytest.param("\\", "trailing \\", id="trailing-backslash"),
+        pytest.param(r"(a)\1", "invalid escape sequence: \\1", id="backreference"),
+        pytest.param("(?=a)", "invalid perl operator: (?=", id="lookahead"),
+        pytest.param("(?!a)", "invalid perl operator: (?!", id="negative-lookahead"),
+        pytest.param("(?<=a)b", "invalid perl operator: (?<", id="lookbehind"),
+        pytest.param("a++", "bad repetition operator: ++", id="possessive"),
+        pytest.param("(?>a)", "invalid perl operator: (?>", id="atomic-group"),
+        pytest.param("a{1001}", "invalid repetition size", id="repetition-too-large"),
+        pytest.param("((((a{100}){100}){100}){100})", "invalid repetition size", id="nested-repetition-too-large"),
+        pytest.param("\ud800", "not valid Unicode", id="lone-surrogate"),
+    ],
+)
+def test_compile_regex_refuses_with_re2_reason(regex: str, reason: str) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        compile_regex(regex, "urlCrawlRegEx")
+    assert caught.value.param == "urlCrawlRegEx"
+    assert reason in caught.value.problem
+
+
+def test_compile_regex_refuses_a_pattern_larger_than_its_memory_bound() -> None:
+    with pytest.raises(InvalidParameter, match="RE2: pattern too large"):
+        compile_regex(r"\pL{1000}" * 5, "urlProcessRegEx")  # more than MAX_REGEX_MEMORY
 
 
 @pytest.mark.parametrize(

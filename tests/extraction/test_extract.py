@@ -59,11 +59,12 @@ def test_the_scrapy_tree_is_reused_and_left_as_it_was() -> None:
     assert obj["title"].startswith("City council") and lxml.html.tostring(root) == before
 
 
-def test_custom_fields_are_stored_under_custom() -> None:
+def test_custom_fields_of_a_page() -> None:
+    # (stored under `custom` by spiders.processing, which evaluates them under a deadline: test_processing.py)
     fields = custom_fields('{"kicker": ".kicker a::text", "tags": ["ul.tags a::text"], "missing": "#nope",'
                            ' "lead": "//figure//img/@src"}')
-    [obj] = extract(parse_api_url("article"), html=ARTICLE, url=ARTICLE_URL, custom=fields)
-    assert obj["custom"] == {"kicker": "Local", "tags": ["city council", "budget"], "missing": None,
+    custom = fields.apply(lxml.html.document_fromstring(ARTICLE))
+    assert custom == {"kicker": "Local", "tags": ["city council", "budget"], "missing": None,
                              "lead": "https://cdn.riversidegazette.com/img/2024/03/council-chamber.jpg"}
 
 

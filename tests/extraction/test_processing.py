@@ -210,7 +210,10 @@ def _process(processor: PageProcessor, api_url: str, selectors: str = "") -> Pro
 def test_diffbot_api_urls_run_built_in_extractors_and_call_no_service(api_url: str) -> None:
     client = ProcessingClient()
     processor = PageProcessor(client)
-    done = _process(processor, api_url, '{"h": "h1::text"}')
+    try:
+        done = _process(processor, api_url, '{"h": "h1::text"}')
+    finally:
+        processor.close()  # its selector process
     assert done.pending is None and not done.deferred and client.stats["calls"] == 0 and client._pool is None
     [obj] = done.objects
     assert done.response == "Success" and obj["type"] == "product" and obj["title"] == "Blue mug"
