@@ -74,6 +74,14 @@ GLOBAL_EXCEPTIONS: tuple[Network, ...] = tuple(ipaddress.ip_network(n) for n in 
     "2001:30::/28",  # drone remote ID protocol entity tags
 ))
 
+# Host names and addresses a worker resolves at start-up to check its resolver refuses them
+# (the first one this deployment's guard refuses; "localhost" is taken to be 127.0.0.1).
+PROBES: tuple[tuple[str, str], ...] = (
+    ("localhost", "127.0.0.1"), ("169.254.169.254", "169.254.169.254"), ("10.0.0.1", "10.0.0.1"),
+    ("192.168.0.1", "192.168.0.1"), ("172.16.0.1", "172.16.0.1"), ("100.64.0.1", "100.64.0.1"),
+    ("0.0.0.0", "0.0.0.0"),
+)
+
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated IPv4-compatible IPv6 addresses
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known IPv4/IPv6 translation prefix
 
@@ -148,6 +156,15 @@ class NetGuard:
         if carried:
             return all(self._allowed(v4) for v4 in carried)
         return not is_refused_range(ip)
+
+    def probes(self) -> list[str]:
+        """Hosts (names or addresses) this guard refuses, to check a resolver with; empty when the
+        allowlist opens every probe.
+
+            >>> NetGuard().probes()[:2], NetGuard.parse("127.0.0.0/8").probes()[0], NetGuard.parse("0.0.0.0/0").probes()
+            (['localhost', '169.254.169.254'], '169.254.169.254', [])
+        """
+        return [host for host, address in PROBES if self.refusal(host, [address]) is not None]
 
     def refusal(self, host: str, addresses: Iterable[str]) -> str | None:
         """Why fetching `host` (which resolves to `addresses`) is refused, or None when allowed.

@@ -206,8 +206,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     # Imported here: the worker pulls in Scrapy and Twisted, which other commands do not need.
     from spiders.runner import run
 
-    run(config)
-    return 0
+    return run(config)
 
 
 # --------------------------------------------------------------------------- token
