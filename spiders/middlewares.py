@@ -5,8 +5,10 @@ with the fetch itself following RFC 9309 (the rule is `crawlcore.robots.verdict`
 
 - redirects are followed (up to 5), a body is parsed up to 500 KiB (the download stops there);
 - 4xx means no rules; 5xx, 429, a timeout or a failed connection mean robots.txt is
-  unreachable: the page is not fetched (RobotsUnreachable: the frontier retries it, and
-  after the last try the URL report says "Blocked: robots.txt unreachable (HTTP 503)").
+  unreachable: the page is not fetched (RobotsUnreachable: the frontier retries it). After
+  the last try the URL report says "Blocked: robots.txt unreachable (HTTP 503)" when the
+  server answered, and "Failed after 3 tries: robots.txt unreachable (<error>)" when it did
+  not (the host is down: nothing of it could be fetched).
   Nothing is remembered of an unreachable robots.txt: the host's next page, on whichever
   worker leases it, fetches it again, so every worker decides from the same kind of answer;
 
@@ -49,7 +51,12 @@ class RobotsDisallowed(IgnoreRequest):
 
 
 class RobotsUnreachable(IgnoreRequest):
-    """The host's robots.txt could not be read (5xx, 429, no answer): no page of it is fetched."""
+    """The host's robots.txt could not be read (5xx, 429, no answer): no page of it is fetched.
+    `answered`: the server answered (with a 5xx or 429), rather than not at all."""
+
+    def __init__(self, reason: str, answered: bool) -> None:
+        super().__init__(reason)
+        self.answered = answered
 
 
 class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
@@ -71,7 +78,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
             self._fetched[netloc] = time.monotonic()
         parser: Any = await self.robot_parser(request)
         if isinstance(parser, RobotsUnreachable):
-            raise RobotsUnreachable(str(parser))
+            raise RobotsUnreachable(str(parser), parser.answered)
         robots_delay = 0.0
         if parser is not None:
             delay = parser.crawl_delay(self._robotstxt_useragent or self._default_useragent)
@@ -123,7 +130,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
                 response = await self._download(robots_request)
             except Exception as exc:  # no answer: refused, reset, timed out, or a refused address
                 self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
-                return RobotsUnreachable(unreachable_reason(None, type(exc).__name__))
+                return RobotsUnreachable(unreachable_reason(None, type(exc).__name__), answered=False)
             self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
             answer = verdict(response.status, redirects)
             if answer is Verdict.FOLLOW:
@@ -133,7 +140,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
                 url, redirects = urljoin(response.url, location), redirects + 1
                 continue
             if answer is Verdict.UNREACHABLE:
-                return RobotsUnreachable(unreachable_reason(response.status))
+                return RobotsUnreachable(unreachable_reason(response.status), answered=True)
             if answer is Verdict.ALLOW_ALL:
                 return None
             parser = build_from_crawler(self._parserimpl, self.crawler, response.body[:MAX_ROBOTS_BYTES])

@@ -189,11 +189,13 @@ class PageBuilder:
         if failure.check(RobotsDisallowed):
             record = self._record(crawl, lease, Outcome.BLOCKED, robots_delay_ms=max(delay_ms, 0))
             return self._output(crawl, lease, Kind.BLOCKED, record, delay_ms=delay_ms)
-        if failure.check(RobotsUnreachable):  # retried like a download error, then blocked saying why
-            if lease.request.tries + 1 < self.max_tries:
-                return self._output(crawl, lease, Kind.RETRY, delay_ms=delay_ms)
-            record = self._record(crawl, lease, Outcome.BLOCKED, error=str(failure.value))
-            return self._output(crawl, lease, Kind.BLOCKED, record, delay_ms=delay_ms)
+        if failure.check(RobotsUnreachable) and lease.request.tries + 1 >= self.max_tries:
+            # retried like a download error; then blocked saying why, or failed if the host never answered
+            if failure.value.answered:  # type: ignore[union-attr]
+                record = self._record(crawl, lease, Outcome.BLOCKED, error=str(failure.value))
+                return self._output(crawl, lease, Kind.BLOCKED, record, delay_ms=delay_ms)
+            record = self._record(crawl, lease, Outcome.FAILED, error=str(failure.value))
+            return self._output(crawl, lease, Kind.FETCHED, record, delay_ms=delay_ms)
         if lease.request.tries + 1 < self.max_tries:
             return self._output(crawl, lease, Kind.RETRY, delay_ms=delay_ms)
         record = self._record(crawl, lease, Outcome.FAILED, error=_error_text(failure))
