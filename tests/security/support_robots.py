@@ -31,6 +31,13 @@ PAGES = ("/public.html", "/private/secret.html", "/late/page.html")
 BIG_FILLER = 600 * 1024  # bytes of comments before the late rule (beyond the 500 KiB parsed)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a reset connection, or a slow answer the worker gave up on, is the point
+
+
 class RobotsSite:
     def __init__(self, answers: list[Any], slow_seconds: float = 30.0) -> None:
         self.answers = answers
@@ -38,8 +45,7 @@ class RobotsSite:
         self.fetches: list[str] = []
         self._robots = 0
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
+        self.server = _QuietServer(("127.0.0.1", 0), _handler(self))
 
     @property
     def base_url(self) -> str:
