@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crawlfleet.config import SETTINGS, Config, ConfigError
+from crawlfleet.config import SETTINGS, Config, ConfigError, redact
 from crawlfleet.credentials import refuse_unset_credentials
 
 if TYPE_CHECKING:
@@ -53,10 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ConfigError as exc:
-        print(f"crawlfleet: {exc}", file=sys.stderr)
+        print(redact(f"crawlfleet: {exc}"), file=sys.stderr)
         return 2
     except CommandError as exc:
-        print(f"crawlfleet: {exc}", file=sys.stderr)
+        print(redact(f"crawlfleet: {exc}"), file=sys.stderr)
         return 1
 
 
@@ -209,8 +209,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     # Imported here: the worker pulls in Scrapy and Twisted, which other commands do not need.
     from spiders.runner import run
 
-    run(config)
-    return 0
+    return run(config)
 
 
 # --------------------------------------------------------------------------- token
@@ -232,7 +231,7 @@ def _token_store(args: argparse.Namespace) -> Iterator[TokenStore]:
         yield TokenStore(db)
     except PyMongoError as exc:
         raise CommandError(
-            f"cannot use MongoDB at {config.mongo_url} (database {config.mongo_db!r}): {_short(exc)}"
+            redact(f"cannot use MongoDB at {config.mongo_url} (database {config.mongo_db!r}): {_short(exc)}")
         ) from None
     finally:
         db.client.close()

@@ -17,10 +17,33 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["SETTINGS", "Config", "ConfigError", "Setting"]
+__all__ = ["SETTINGS", "Config", "ConfigError", "Setting", "redact"]
+
+# A URL's user info: scheme://USER:PASSWORD@host, or scheme://TOKEN@host.
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@\s]+)@")
+REDACTED = "***"
+
+
+def _masked(match: re.Match[str]) -> str:
+    user, colon, _ = match["userinfo"].partition(":")
+    return match["scheme"] + (f"{user}:{REDACTED}" if colon else REDACTED) + "@"
+
+
+def redact(text: str) -> str:
+    """`text` with the password of every URL in it replaced by *** (a user info without a password,
+    which may be a token, entirely): for logs and messages that show REDIS_URL, MONGO_URL,
+    CRAWLFLEET_SMTP_URL or proxy URLs. The one place this is done.
+
+        >>> redact("redis://:s3cret@db:6379/0, http://bob:pw@proxy:3128 and mongodb://u:p@a,b/?x=1")
+        'redis://:***@db:6379/0, http://bob:***@proxy:3128 and mongodb://u:***@a,b/?x=1'
+        >>> redact("redis://db:6379/0 http://host:8080/a?b=c@d http://T0KEN@proxy")
+        'redis://db:6379/0 http://host:8080/a?b=c@d http://***@proxy'
+    """
+    return _URL_USERINFO.sub(_masked, text)
 
 
 class ConfigError(ValueError):
@@ -269,6 +292,13 @@ class Config:
                 expected = f"{_article(kind)} {kind}".strip()
                 raise ConfigError(f"Config '{setting.env}' has value {raw!r}, which is not {expected}.") from None
         return cls(**values)
+
+    def __repr__(self) -> str:  # Scrapy logs its settings, this among them: no passwords in logs
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if shown["jwt_secret"]:
+            shown["jwt_secret"] = REDACTED
+        fields = ", ".join(f"{name}={value!r}" for name, value in shown.items())
+        return redact(f"Config({fields})")
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some settings changed (used by `crawlfleet up` and tests)."""

@@ -32,7 +32,7 @@ from types import FrameType
 from typing import TextIO
 
 import crawlfleet
-from crawlfleet.config import Config
+from crawlfleet.config import Config, redact
 from crawlfleet.servers import (
     ManagedProcess,
     ServerError,
@@ -345,11 +345,11 @@ class Cluster:
             )
         redis_url = cfg.redis_url or self._start_store("redis")
         if cfg.redis_url:
-            log.info("using Redis at %s (REDIS_URL); starting no redis-server", redis_url)
+            log.info("using Redis at %s (REDIS_URL); starting no redis-server", redact(redis_url))
             _check_redis(redis_url)
         mongo_url = cfg.mongo_url or self._start_store("mongo")
         if cfg.mongo_url:
-            log.info("using MongoDB at %s (MONGO_URL); starting no MongoDB server", mongo_url)
+            log.info("using MongoDB at %s (MONGO_URL); starting no MongoDB server", redact(mongo_url))
         self.config = cfg.replace(redis_url=redis_url, mongo_url=mongo_url, data_dir=str(self.data_dir),
                                   allow_networks=_local_allowlist(cfg))
         self.token = self._prepare_database()
@@ -399,7 +399,7 @@ class Cluster:
             ensure_indexes(db)
             return TokenStore(db).create("up-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
         except PyMongoError as exc:
-            raise UpError(f"cannot prepare MongoDB at {self.config.mongo_url}: {exc}") from None
+            raise UpError(redact(f"cannot prepare MongoDB at {self.config.mongo_url}: {exc}")) from None
         finally:
             db.client.close()
 
@@ -477,8 +477,8 @@ class Cluster:
             "crawlfleet is up.",
             "",
             f"  Controller:   {url}",
-            f"  Redis:        {cfg.redis_url}  {redis_note}",
-            f"  MongoDB:      {cfg.mongo_url}  {mongo_note}",
+            f"  Redis:        {redact(cfg.redis_url)}  {redis_note}",
+            f"  MongoDB:      {redact(cfg.mongo_url)}  {mongo_note}",
             f"  Database:     {cfg.mongo_db}",
             f"  Workers:      {len(self.workers)}",
             *self._metrics_lines(),
@@ -542,7 +542,7 @@ def _check_redis(url: str) -> None:
     try:
         client.ping()
     except redis.RedisError as exc:
-        raise UpError(f"cannot reach Redis at {url} (REDIS_URL): {exc}") from None
+        raise UpError(redact(f"cannot reach Redis at {url} (REDIS_URL): {exc}")) from None
     finally:
         client.close()
 

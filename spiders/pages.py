@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -28,6 +27,7 @@ from crawlstore.output import url_id
 from .catalog import CrawlInfo
 from .extract import read_page
 from .leases import Lease
+from .middlewares import RobotsDisallowed, RobotsUnreachable
 from .netguard import BlockedAddress
 from .processing import PageProcessor, Processed, ProcessResult
 
@@ -186,9 +186,16 @@ class PageBuilder:
         if failure.check(BlockedAddress):  # the private-network guard refused it
             record = self._record(crawl, lease, Outcome.BLOCKED, error=str(failure.value))
             return self._output(crawl, lease, Kind.BLOCKED, record, delay_ms=delay_ms)
-        if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
+        if failure.check(RobotsDisallowed):
             record = self._record(crawl, lease, Outcome.BLOCKED, robots_delay_ms=max(delay_ms, 0))
             return self._output(crawl, lease, Kind.BLOCKED, record, delay_ms=delay_ms)
+        if failure.check(RobotsUnreachable) and lease.request.tries + 1 >= self.max_tries:
+            # retried like a download error; then blocked saying why, or failed if the host never answered
+            if failure.value.answered:  # type: ignore[union-attr]
+                record = self._record(crawl, lease, Outcome.BLOCKED, error=str(failure.value))
+                return self._output(crawl, lease, Kind.BLOCKED, record, delay_ms=delay_ms)
+            record = self._record(crawl, lease, Outcome.FAILED, error=str(failure.value))
+            return self._output(crawl, lease, Kind.FETCHED, record, delay_ms=delay_ms)
         if lease.request.tries + 1 < self.max_tries:
             return self._output(crawl, lease, Kind.RETRY, delay_ms=delay_ms)
         record = self._record(crawl, lease, Outcome.FAILED, error=_error_text(failure))

@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 
 from crawlcore.netguard import NetGuard
 from crawlfleet.clock import make_clock
-from crawlfleet.config import Config
+from crawlfleet.config import Config, redact
 from crawlstore.connection import connect_redis
 from crawlstore.crawls import CrawlStore
 from crawlstore.frontier import Frontier
@@ -104,7 +104,7 @@ class Fleet:
         )
         self.committer.start()
         self.feeder.start()
-        log.info("worker %s serving the frontier at %s", self.worker_id, cfg.redis_url)
+        log.info("worker %s serving the frontier at %s", self.worker_id, redact(cfg.redis_url))
 
     def stop(self) -> None:
         """Stop leasing, commit everything produced, hand back what was never started."""

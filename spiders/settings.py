@@ -30,7 +30,9 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
 }
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-TWISTED_DNS_RESOLVER = "spiders.netguard.GuardedResolver"
+# The guarded resolver under both names: Scrapy 2.13-2.14 read DNS_RESOLVER, later versions
+# TWISTED_DNS_RESOLVER. The worker checks the installed one at start-up (spiders.runner).
+TWISTED_DNS_RESOLVER = DNS_RESOLVER = "spiders.netguard.GuardedResolver"
 ROBOTSTXT_OBEY = True
 ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
 COOKIES_ENABLED = False
