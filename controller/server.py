@@ -28,4 +28,9 @@ def serve(config: Config) -> None:
         log_level=config.log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=10,
+        # Bounds on what a client can make the server hold (request bodies: BodyLimit in the app).
+        h11_max_incomplete_event_size=config.max_header_bytes,
+        limit_concurrency=config.max_connections,
+        timeout_keep_alive=config.keep_alive_timeout,
+        proxy_headers=False,  # the client's address is the app's to work out (CRAWLFLEET_TRUSTED_PROXIES)
     )

@@ -109,6 +109,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Prefix of every Redis key, so deployments can share one Redis."),
     Setting("host", "CRAWLFLEET_HOST", str, "127.0.0.1", "Address the controller listens on."),
     Setting("port", "CRAWLFLEET_PORT", int, 8000, "Port the controller listens on."),
+    Setting("max_body", "CRAWLFLEET_MAX_BODY", _positive(int), 1 << 20,
+            "Largest request body, in bytes, the controller accepts (larger: 413, before authentication)."),
+    Setting("max_header_bytes", "CRAWLFLEET_MAX_HEADER_BYTES", _positive(int), 16 * 1024,
+            "Largest request head (request line and headers), in bytes, the controller's HTTP parser buffers."),
+    Setting("max_connections", "CRAWLFLEET_MAX_CONNECTIONS", _positive(int), 1024,
+            "Connections and requests the controller serves at once; beyond it answers 503."),
+    Setting("keep_alive_timeout", "CRAWLFLEET_KEEP_ALIVE_TIMEOUT", _positive(int), 5,
+            "Seconds the controller keeps an idle connection open."),
     Setting("public_url", "CRAWLFLEET_PUBLIC_URL", str, "",
             "Base URL used in downloadJson/downloadUrls links (default: the request's own base URL)."),
     Setting("concurrency", "CRAWLFLEET_CONCURRENCY", _positive(int), 32,
@@ -245,6 +253,10 @@ class Config:
     process_timeout: float = 30.0
     process_tries: int = 3
     role: str = "both"
+    max_body: int = 1 << 20
+    max_header_bytes: int = 16 * 1024
+    max_connections: int = 1024
+    keep_alive_timeout: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, require_stores: bool = True) -> Config:
