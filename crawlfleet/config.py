@@ -183,8 +183,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Length of an /api/v1 rate-limit window, in seconds."),
     Setting("guest_crawls", "CRAWLFLEET_GUEST_CRAWLS", _natural, 3,
             "Crawls guests may create per client address in any 24 hours."),
-    Setting("open_registration", "CRAWLFLEET_OPEN_REGISTRATION", _bool, True,
-            "Anyone may register an /api/v1 account (off: only admins add users; the first account is the admin)."),
+    Setting("registration", "CRAWLFLEET_REGISTRATION", _choice("closed", "open", "first-admin"), "closed",
+            "Who may register an /api/v1 account: closed (admins, or `crawlfleet user create`); open (anyone, "
+            "as a user); first-admin (anyone; the first account is the admin: `crawlfleet up` on loopback)."),
     Setting("webhook_attempts", "CRAWLFLEET_WEBHOOK_ATTEMPTS", _positive(int), 6,
             "Tries of a webhook delivery before it is marked failed."),
     Setting("webhook_backoff", "CRAWLFLEET_WEBHOOK_BACKOFF", _positive(float), 10.0,
@@ -246,7 +247,7 @@ class Config:
     rate_limit_anonymous: int
     rate_window: float
     guest_crawls: int
-    open_registration: bool
+    registration: str
     webhook_attempts: int
     webhook_backoff: float
     process_concurrency: int = 8
