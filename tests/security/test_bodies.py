@@ -96,7 +96,7 @@ def send_chunked(c: Cluster, path: str, size: int) -> tuple[int, dict[str, str],
             except OSError:
                 break  # closed on us: the answer is already on its way
             sent += CHUNK
-            if sent > 2 * LIMIT:  # past the limit: give the controller time to answer before sending on
+            if sent == 2 * LIMIT:  # well past the limit: give the controller time to answer before sending on
                 select.select([sock], [], [], 5.0)
         return (*_read_response(sock), sent)
 
@@ -157,3 +157,35 @@ def test_a_body_just_under_the_limit_is_parsed(controller: Cluster) -> None:
                                 headers={"Content-Type": "application/json"})
     assert resp.status_code == 400, resp.text  # parsed: no password
     assert resp.json()["errors"][0]["field"] == "password", resp.text
+
+
+def send_long_head(c: Cluster, size: int) -> tuple[int, int]:
+    """Stream a header of `size` bytes that never ends, stopping when the controller answers or closes;
+    (the status, or 0 for a close without one; the bytes sent)."""
+    sent = 0
+    with _connect(c) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: ")
+        while sent < size and not _answered(sock):
+            try:
+                sock.sendall(b"a" * CHUNK)
+            except OSError:
+                return 0, sent
+            sent += CHUNK
+            if sent == 2 * LIMIT:
+                select.select([sock], [], [], 5.0)
+        try:
+            first = sock.recv(65536)
+        except OSError:  # reset, or no answer at all (the socket's timeout)
+            return 0, sent
+        return (int(first.split()[1]) if first else 0), sent
+
+
+def test_an_endless_request_head_is_cut_off(controller: Cluster) -> None:
+    pid = controller.controller.popen.pid
+    send_long_head(controller, 2 * LIMIT)  # warm up
+    before = rss_kib(pid)
+    status, sent = send_long_head(controller, ATTACK)
+    assert status in (0, 400, 431) and sent < ATTACK, (status, sent)
+    assert rss_kib(pid) - before < 2 * 1024
+    ok = controller.http.get("/healthz", headers={"X-Filler": "a" * 8000})  # a large but sane header
+    assert ok.status_code == 200
