@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crawlcore.errors import InvalidParameter
@@ -30,8 +31,11 @@ from crawlstore.search import ensure_search_indexes
 from crawlstore.tokens import TokenStore
 
 from . import api_v1, health, metrics, search, v3
+from .api_v1.errors import PayloadTooLarge as V1PayloadTooLarge
+from .api_v1.errors import problem
 from .auth import TokenCache
-from .errors import ApiError, error_response
+from .bodylimit import BodyLimit
+from .errors import ApiError, PayloadTooLarge, error_response
 from .notifier import Notifier
 from .services import Services, webhook_client
 
@@ -54,6 +58,16 @@ class CollapseSlashes:
         if scope["type"] == "http" and "//" in scope["path"]:
             scope = dict(scope, path=self._SLASHES.sub("/", scope["path"]))
         await self.app(scope, receive, send)
+
+
+_API_V1 = re.compile(r"/+api/v1(/|$)")
+
+
+def _too_large(scope: Scope, message: str) -> Response:
+    """The 413 of BodyLimit in the shape of the API the request is for."""
+    if _API_V1.match(scope["path"]):
+        return problem(V1PayloadTooLarge(message, errors=[{"field": "body", "message": message}]))
+    return error_response(None, PayloadTooLarge(message))
 
 
 def _maintenance(crawls: CrawlStore, stop: threading.Event) -> None:
@@ -106,4 +120,5 @@ def create_app(config: Config, *, clock: Callable[[], float] | None = None) -> S
     )
     metrics.instrument(app)  # before CollapseSlashes, which copies the scope, so it sees the matched route
     app.add_middleware(CollapseSlashes)
+    app.add_middleware(BodyLimit, limit=config.max_body, refuse=_too_large)  # added last: the outermost
     return app

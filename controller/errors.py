@@ -5,6 +5,7 @@
      ├── Unauthorized (401)     no token, or an unknown or revoked one
      ├── Forbidden (403)        the token may not do this (administrator actions)
      ├── NotFound (404)         no such crawl for this token (another token's crawl included)
+     ├── PayloadTooLarge (413)  the request body is over CRAWLFLEET_MAX_BODY
      └── Unavailable (503)      a store does not answer
 
 Every error is JSON in Diffbot's shape: {"error": "...", "errorCode": <status>}.
@@ -17,7 +18,8 @@ from starlette.responses import JSONResponse
 
 from crawlcore.errors import InvalidParameter
 
-__all__ = ["ApiError", "BadRequest", "Forbidden", "NotFound", "Unauthorized", "Unavailable", "error_response"]
+__all__ = ["ApiError", "BadRequest", "Forbidden", "NotFound", "PayloadTooLarge", "Unauthorized", "Unavailable",
+           "error_response"]
 
 
 class ApiError(Exception):
@@ -44,11 +46,15 @@ class NotFound(ApiError):
     status = 404
 
 
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
 class Unavailable(ApiError):
     status = 503
 
 
-def error_response(request: Request, exc: Exception) -> JSONResponse:
+def error_response(request: Request | None, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidParameter):
         exc = BadRequest(str(exc))
     if not isinstance(exc, ApiError):

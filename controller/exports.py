@@ -1,17 +1,17 @@
 """Streaming renderers for crawl data: JSON arrays and CSV, in constant memory.
 
 Each renderer takes an iterable of documents (a MongoDB cursor) and yields text chunks;
-nothing holds more than one batch of documents at a time.
+nothing holds more than one batch of documents at a time. CSV cells that a spreadsheet would
+evaluate are written as text (crawlcore.csvsafe).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from crawlcore.csvsafe import csv_line
 from crawlcore.report import URL_REPORT_COLUMNS, UrlRecord, report_row
 
 __all__ = ["chunked", "csv_columns", "json_array", "objects_csv", "url_report_csv"]
@@ -51,12 +51,6 @@ def json_array(docs: Iterable[dict[str, Any]]) -> Iterator[str]:
     return chunked(pieces())
 
 
-def _csv_line(cells: Iterable[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(cells)
-    return out.getvalue()
-
-
 def csv_columns(docs: Iterable[dict[str, Any]]) -> list[str]:
     """The scalar top-level fields found in the documents, preferred ones first."""
     found: set[str] = set()
@@ -72,9 +66,9 @@ def objects_csv(columns: list[str], docs: Iterable[dict[str, Any]]) -> Iterator[
         return value if isinstance(value, _SCALARS) else ""
 
     def pieces() -> Iterator[str]:
-        yield _csv_line(columns)
+        yield csv_line(columns)
         for doc in docs:
-            yield _csv_line(cell(doc.get(c, "")) for c in columns)
+            yield csv_line(cell(doc.get(c, "")) for c in columns)
 
     return chunked(pieces())
 
@@ -82,8 +76,8 @@ def objects_csv(columns: list[str], docs: Iterable[dict[str, Any]]) -> Iterator[
 def url_report_csv(rows: Iterable[dict[str, Any]], to_record: Callable[[dict[str, Any]], UrlRecord]
                    = UrlRecord.from_doc) -> Iterator[str]:
     def pieces() -> Iterator[str]:
-        yield _csv_line(URL_REPORT_COLUMNS)
+        yield csv_line(URL_REPORT_COLUMNS)
         for row in rows:
-            yield _csv_line(report_row(to_record(row)))
+            yield csv_line(report_row(to_record(row)))
 
     return chunked(pieces())

@@ -6,6 +6,7 @@
     $ TOKEN=$(crawlfleet token create --name ci)
     $ crawlfleet token list
     $ crawlfleet token revoke ci
+    $ crawlfleet user create --username root --role admin   # password from stdin, or a prompt
 
 All settings come from the environment (see `crawlfleet.config`). Commands other than `up`
 that find neither REDIS_URL nor MONGO_URL use the stores of the `crawlfleet up` running with
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import getpass
 import os
 import re
+import secrets
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -29,6 +32,8 @@ from crawlfleet.config import SETTINGS, Config, ConfigError, redact
 from crawlfleet.credentials import refuse_unset_credentials
 
 if TYPE_CHECKING:
+    from pymongo.database import Database
+
     from crawlstore.crawls import CrawlStore
     from crawlstore.tokens import TokenStore
 
@@ -109,6 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("name_or_hint", metavar="NAME_OR_HINT")
     revoke.set_defaults(func=_cmd_token_revoke)
 
+    user = commands.add_parser("user", help="create /api/v1 accounts (the first administrator, for one)")
+    user_actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    user_create = user_actions.add_parser(
+        "create", parents=[after], help="create an account; the password is read from stdin (or a prompt)",
+        description="Create an /api/v1 account. The password is the first line of stdin, or asked for "
+        "twice on a terminal; --generate-password makes one and prints it.",
+    )
+    user_create.add_argument("--username", required=True, help="the name to log in with")
+    user_create.add_argument("--role", choices=("user", "admin"), default="user", help="default: user")
+    user_create.add_argument("--generate-password", action="store_true",
+                             help="make a random password and print it (instead of reading one)")
+    user_create.set_defaults(func=_cmd_user_create)
+
     admin = commands.add_parser("admin", help="administer all crawls: pause or resume them for maintenance")
     admin_actions = admin.add_subparsers(dest="action", required=True, metavar="ACTION")
     admin_actions.add_parser("pause", help="pause every crawl (jobStatus 8); new crawls start paused") \
@@ -176,17 +194,16 @@ def _overridden(env: Mapping[str, str], **flags: str | None) -> dict[str, str]:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
+    from crawlfleet.up import loopback_defaults, run_up
+
     # `up` never reads cluster.env: it may be its own stale file, and `up` starts stores itself.
     env = _overridden(
-        os.environ,
+        loopback_defaults(os.environ),
         CRAWLFLEET_WORKERS=args.workers,
         CRAWLFLEET_PORT=args.port,
         CRAWLFLEET_DATA_DIR=args.data_dir,
     )
-    config = Config.from_env(env, require_stores=False)
-    from crawlfleet.up import run_up
-
-    return run_up(config)
+    return run_up(Config.from_env(env, require_stores=False))
 
 
 def _cmd_controller(args: argparse.Namespace) -> int:
@@ -216,25 +233,32 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _token_store(args: argparse.Namespace) -> Iterator[TokenStore]:
-    """A TokenStore on the configured MongoDB; connection problems become CommandError."""
+def _database(args: argparse.Namespace) -> Iterator[Database]:
+    """The configured MongoDB database; connection problems become CommandError."""
     from pymongo.errors import PyMongoError
 
     from crawlstore.mongo import connect
-    from crawlstore.tokens import TokenStore
 
-    env = cluster_environ(_overridden(os.environ, CRAWLFLEET_DATA_DIR=args.data_dir))
+    env = cluster_environ(_overridden(os.environ, CRAWLFLEET_DATA_DIR=getattr(args, "data_dir", None)))
     _require(env, "MONGO_URL")
     config = Config.from_env(env, require_stores=False)
     db = connect(config.mongo_url, config.mongo_db)
     try:
-        yield TokenStore(db)
+        yield db
     except PyMongoError as exc:
         raise CommandError(
             redact(f"cannot use MongoDB at {config.mongo_url} (database {config.mongo_db!r}): {_short(exc)}")
         ) from None
     finally:
         db.client.close()
+
+
+@contextlib.contextmanager
+def _token_store(args: argparse.Namespace) -> Iterator[TokenStore]:
+    from crawlstore.tokens import TokenStore
+
+    with _database(args) as db:
+        yield TokenStore(db)
 
 
 def _cmd_token_create(args: argparse.Namespace) -> int:
@@ -265,6 +289,42 @@ def _cmd_token_revoke(args: argparse.Namespace) -> int:
         )
     print(f"revoked {count} token{'s' if count != 1 else ''} matching {args.name_or_hint!r}")
     return 0
+
+
+# --------------------------------------------------------------------------- user
+
+
+def _cmd_user_create(args: argparse.Namespace) -> int:
+    from crawlstore.users import UserExists, UserStore, check_password, check_username
+
+    problem = check_username(args.username)
+    if problem:
+        raise CommandError(f"the username {problem}.")
+    password = secrets.token_urlsafe(18) if args.generate_password else _read_password()
+    problem = check_password(password)
+    if problem:
+        raise CommandError(f"the password {problem}.")
+    with _database(args) as db:
+        users = UserStore(db)
+        users.ensure_indexes()  # the controller may never have run on this database
+        try:
+            user = users.register(args.username, password, args.role)
+        except UserExists:
+            raise CommandError(f"the username {args.username!r} is taken.") from None
+    print(f"created {user.role} {user.username!r} (id {user.id})")
+    if args.generate_password:
+        print(f"password: {password}")
+    return 0
+
+
+def _read_password() -> str:
+    """The first line of stdin, or a password typed twice on a terminal."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != password:
+        raise CommandError("the passwords differ.")
+    return password
 
 
 # --------------------------------------------------------------------------- admin

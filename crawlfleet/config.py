@@ -132,6 +132,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Prefix of every Redis key, so deployments can share one Redis."),
     Setting("host", "CRAWLFLEET_HOST", str, "127.0.0.1", "Address the controller listens on."),
     Setting("port", "CRAWLFLEET_PORT", int, 8000, "Port the controller listens on."),
+    Setting("max_body", "CRAWLFLEET_MAX_BODY", _positive(int), 1 << 20,
+            "Largest request body, in bytes, the controller accepts (larger: 413, before authentication)."),
+    Setting("max_header_bytes", "CRAWLFLEET_MAX_HEADER_BYTES", _positive(int), 16 * 1024,
+            "Largest request head (request line and headers), in bytes, the controller's HTTP parser buffers."),
+    Setting("max_connections", "CRAWLFLEET_MAX_CONNECTIONS", _positive(int), 1024,
+            "Connections and requests the controller serves at once; beyond it answers 503."),
+    Setting("keep_alive_timeout", "CRAWLFLEET_KEEP_ALIVE_TIMEOUT", _positive(int), 5,
+            "Seconds the controller keeps an idle connection open."),
     Setting("public_url", "CRAWLFLEET_PUBLIC_URL", str, "",
             "Base URL used in downloadJson/downloadUrls links (default: the request's own base URL)."),
     Setting("concurrency", "CRAWLFLEET_CONCURRENCY", _positive(int), 32,
@@ -198,8 +206,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Length of an /api/v1 rate-limit window, in seconds."),
     Setting("guest_crawls", "CRAWLFLEET_GUEST_CRAWLS", _natural, 3,
             "Crawls guests may create per client address in any 24 hours."),
-    Setting("open_registration", "CRAWLFLEET_OPEN_REGISTRATION", _bool, True,
-            "Anyone may register an /api/v1 account (off: only admins add users; the first account is the admin)."),
+    Setting("registration", "CRAWLFLEET_REGISTRATION", _choice("closed", "open", "first-admin"), "closed",
+            "Who may register an /api/v1 account: closed (admins, or `crawlfleet user create`); open (anyone, "
+            "as a user); first-admin (anyone; the first account is the admin: `crawlfleet up` on loopback)."),
     Setting("webhook_attempts", "CRAWLFLEET_WEBHOOK_ATTEMPTS", _positive(int), 6,
             "Tries of a webhook delivery before it is marked failed."),
     Setting("webhook_backoff", "CRAWLFLEET_WEBHOOK_BACKOFF", _positive(float), 10.0,
@@ -264,7 +273,7 @@ class Config:
     rate_limit_anonymous: int
     rate_window: float
     guest_crawls: int
-    open_registration: bool
+    registration: str
     webhook_attempts: int
     webhook_backoff: float
     process_concurrency: int = 8
@@ -272,6 +281,10 @@ class Config:
     process_tries: int = 3
     selector_timeout: float = 1.0
     role: str = "both"
+    max_body: int = 1 << 20
+    max_header_bytes: int = 16 * 1024
+    max_connections: int = 1024
+    keep_alive_timeout: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, require_stores: bool = True) -> Config:

@@ -32,7 +32,7 @@ from types import FrameType
 from typing import TextIO
 
 import crawlfleet
-from crawlfleet.config import Config, redact
+from crawlfleet.config import SETTINGS, Config, redact
 from crawlfleet.servers import (
     ManagedProcess,
     ServerError,
@@ -51,6 +51,7 @@ __all__ = [
     "Service",
     "Supervisor",
     "UpError",
+    "loopback_defaults",
     "read_cluster_env",
     "run_up",
     "running_cluster_env",
@@ -66,6 +67,7 @@ STARTUP_TIMEOUT = 60.0  # seconds for the controller to answer /healthz
 STOP_TIMEOUT = 10.0  # seconds a worker or the controller gets between SIGTERM and SIGKILL
 STORE_STOP_TIMEOUT = 30.0  # stores get longer: a SIGKILLed store may lose its last writes
 POLL_SECONDS = 0.25
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class UpError(RuntimeError):
@@ -352,6 +354,9 @@ class Cluster:
             log.info("using MongoDB at %s (MONGO_URL); starting no MongoDB server", redact(mongo_url))
         self.config = cfg.replace(redis_url=redis_url, mongo_url=mongo_url, data_dir=str(self.data_dir),
                                   allow_networks=_local_allowlist(cfg))
+        if cfg.registration == "first-admin":
+            log.info("registration is open and the first account registered on /api/v1 becomes the admin "
+                     "(CRAWLFLEET_REGISTRATION=first-admin)")
         self.token = self._prepare_database()
         _write_cluster_env(self.data_dir / CLUSTER_ENV, self.config.as_env())
         self._wrote_env = True
@@ -573,10 +578,26 @@ def _metrics_ports(host: str, first: int, count: int, avoid: Container[int] = ()
 def _local_allowlist(cfg: Config) -> str:
     """A cluster whose API only this machine can reach may crawl this machine's own sites
     (loopback), unless CRAWLFLEET_ALLOW_NETWORKS says otherwise; any other stays guarded."""
-    if cfg.allow_networks or cfg.host not in ("127.0.0.1", "localhost", "::1"):
+    if cfg.allow_networks or cfg.host not in LOOPBACK_HOSTS:
         return cfg.allow_networks
     log.info("the controller listens on loopback only: crawls may fetch loopback sites (127.0.0.0/8, ::1)")
     return "127.0.0.0/8,::1/128"
+
+
+def loopback_defaults(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of `crawlfleet up`, with the ease a cluster only this machine can reach may have:
+    open registration whose first account is the admin, unless CRAWLFLEET_REGISTRATION says otherwise.
+
+        >>> loopback_defaults({})["CRAWLFLEET_REGISTRATION"]
+        'first-admin'
+        >>> "CRAWLFLEET_REGISTRATION" in loopback_defaults({"CRAWLFLEET_HOST": "0.0.0.0"})
+        False
+    """
+    env = dict(environ)
+    host = env.get("CRAWLFLEET_HOST") or next(s.default for s in SETTINGS if s.attr == "host")
+    if host in LOOPBACK_HOSTS and not env.get("CRAWLFLEET_REGISTRATION"):
+        env["CRAWLFLEET_REGISTRATION"] = "first-admin"
+    return env
 
 
 def run_up(config: Config, *, out: TextIO | None = None) -> int:

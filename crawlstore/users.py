@@ -1,8 +1,9 @@
 """Users of /api/v1: accounts with argon2-hashed passwords and a role.
 
 Roles, least to most: `guest` (read-only, a few crawls a day per client address; made by
-a guest login, no password), `user`, `admin`. The first account registered becomes the
-admin (decided atomically, so two replicas cannot both make one).
+a guest login, no password), `user`, `admin`. Only when asked (`first_admin`, for a cluster
+nobody else can reach) does the first account registered become the admin, decided atomically
+so two replicas cannot both make one; an admin made any other way settles it too.
 
     users = UserStore(db)
     alice = users.register("alice", "correct horse")
@@ -31,7 +32,7 @@ __all__ = ["ROLES", "User", "UserExists", "UserStore", "check_password", "check_
 ROLES = ("guest", "user", "admin")
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}")
 MIN_PASSWORD, MAX_PASSWORD = 8, 256
-_FIRST_ADMIN = "first_admin"  # marker document in `meta`: the first registration claims it
+_FIRST_ADMIN = "first_admin"  # marker document in `meta`: the first admin account claims it
 
 
 class UserExists(Exception):
@@ -80,23 +81,31 @@ class UserStore:
 
     # ------------------------------------------------------------------ creating
 
-    def register(self, username: str, password: str, role: str | None = None) -> User:
-        """A new account; with no role given, the first account is the admin and later ones users."""
-        doc = {"_id": uuid.uuid4().hex, "username": username, "password": self._hasher.hash(password),
+    def register(self, username: str, password: str, role: str | None = None, *,
+                 first_admin: bool = False) -> User:
+        """A new account of `role` (default user); with `first_admin` and no role, the admin when
+        no admin account was ever made."""
+        user_id = uuid.uuid4().hex
+        doc = {"_id": user_id, "username": username, "password": self._hasher.hash(password),
                "role": role or "user", "created": self._clock(), "disabled": False}
         try:
             self._users.insert_one(doc)
         except DuplicateKeyError:
             raise UserExists(username) from None
-        if role is None:
-            try:
-                self._meta.insert_one({"_id": _FIRST_ADMIN, "user": doc["_id"]})
-            except DuplicateKeyError:
-                pass
-            else:
-                self._users.update_one({"_id": doc["_id"]}, {"$set": {"role": "admin"}})
-                doc["role"] = "admin"
+        if role == "admin":
+            self._claim_first_admin(user_id)  # so that no later account becomes admin by being first
+        elif role is None and first_admin and self._claim_first_admin(user_id):
+            self._users.update_one({"_id": user_id}, {"$set": {"role": "admin"}})
+            doc["role"] = "admin"
         return self._user(doc)
+
+    def _claim_first_admin(self, user_id: str) -> bool:
+        """True for the one caller that records the deployment's first admin."""
+        try:
+            self._meta.insert_one({"_id": _FIRST_ADMIN, "user": user_id})
+        except DuplicateKeyError:
+            return False
+        return True
 
     def create_guest(self, address: str) -> User:
         doc = {"_id": uuid.uuid4().hex, "username": f"guest-{secrets.token_hex(4)}", "password": "",

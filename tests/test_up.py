@@ -393,3 +393,19 @@ def test_cluster_env_is_only_used_while_up_runs(tmp_path: Path) -> None:
         assert running_cluster_env(tmp_path) == {}  # a lock file nobody holds: a dead `up`
         fcntl.flock(lock, fcntl.LOCK_EX)
         assert running_cluster_env(tmp_path) == read_cluster_env(tmp_path)
+
+
+@pytest.mark.parametrize(("environ", "registration"), [
+    ({}, "first-admin"),  # only this machine reaches the API: its first account may be the admin
+    ({"CRAWLFLEET_HOST": "localhost"}, "first-admin"),
+    ({"CRAWLFLEET_HOST": "::1"}, "first-admin"),
+    ({"CRAWLFLEET_HOST": "0.0.0.0"}, "closed"),  # reachable from elsewhere: the default, closed
+    ({"CRAWLFLEET_HOST": "192.0.2.7"}, "closed"),
+    ({"CRAWLFLEET_REGISTRATION": "closed"}, "closed"),  # what the user says wins
+    ({"CRAWLFLEET_HOST": "0.0.0.0", "CRAWLFLEET_REGISTRATION": "open"}, "open"),
+])
+def test_up_registration_default(environ: dict[str, str], registration: str) -> None:
+    from crawlfleet.config import Config
+    from crawlfleet.up import loopback_defaults
+
+    assert Config.from_env(loopback_defaults(environ), require_stores=False).registration == registration

@@ -54,22 +54,25 @@ async def register(request: Request) -> Response:
     username, password = _credentials(body)
     role = body.get("role")
 
+    mode = v1.config.registration  # closed | open | first-admin
+    admin = principal is not None and principal.admin
+
     def work() -> dict[str, Any]:
+        if mode == "closed" and not admin:
+            raise Forbidden("Registration is closed (CRAWLFLEET_REGISTRATION=closed): an admin creates accounts, "
+                            "here or with `crawlfleet user create`.")
         problem = check_username(username)
         if problem:
             raise InvalidParameter("username", problem)
         problem = check_password(password)
         if problem:
             raise InvalidParameter("password", problem)
-        admin = principal is not None and principal.admin
         if role is not None and (role not in ROLES or role == "guest"):
             raise InvalidParameter("role", "must be user or admin")
         if role is not None and not admin:
             raise Forbidden("Only admins can choose a new account's role.")
-        if not v1.config.open_registration and not admin and v1.users.list(0, 1)[0] > 0:
-            raise Forbidden("Registration is closed: ask an admin to create your account.")
         try:
-            user = v1.users.register(username, password, role)
+            user = v1.users.register(username, password, role, first_admin=mode == "first-admin")
         except UserExists:
             raise Conflict(f"The username {username!r} is taken.") from None
         return user_view(user)

@@ -12,11 +12,9 @@ from starlette.responses import Response
 from crawlcore.errors import InvalidParameter
 
 from .context import V1, Principal, need
-from .errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from .errors import BadRequest, UnsupportedMediaType
 
-__all__ = ["MAX_BODY", "ctx", "flag", "integer", "json_body", "ok", "query", "query_list"]
-
-MAX_BODY = 1 << 20
+__all__ = ["ctx", "flag", "integer", "json_body", "ok", "query", "query_list"]
 
 
 def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -33,10 +31,8 @@ def caller(request: Request, role: str = "guest") -> tuple[V1, Principal]:
 
 
 async def json_body(request: Request, *, form: bool = False) -> dict[str, Any]:
-    """The request's JSON object (or form fields, when `form`)."""
+    """The request's JSON object (or form fields, when `form`); the app's BodyLimit bounds its size."""
     raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise PayloadTooLarge(f"The body is larger than {MAX_BODY} bytes.")
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if form and ctype == "application/x-www-form-urlencoded":
         return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}

@@ -307,8 +307,8 @@ def _paths() -> S:
         "/auth/register": {"post": op(
             "Register an account", "auth", {"201": json_response(ref("User"), "Created")}, auth="none",
             body=ref("Registration"), errors=("400", "401", "403", "409", "429", "503"), form=True,
-            description="The first account becomes the admin. With CRAWLFLEET_OPEN_REGISTRATION=0 only admins "
-                        "can register others.")},
+            description="Only admins register accounts unless CRAWLFLEET_REGISTRATION is open (anyone, as a "
+                        "user) or first-admin (anyone; the first account becomes the admin).")},
         "/auth/login": {"post": op(
             "Log in: a JWT for Authorization: Bearer", "auth", {"200": json_response(ref("Session"))}, auth="none",
             body=ref("Credentials"), errors=("400", "401", "429", "503"), form=True)},

@@ -11,15 +11,15 @@ about 64 KiB; nothing holds more than one chunk and the cursor's current batch.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+
+from crawlcore.csvsafe import csv_line
 
 from ..exports import chunked
 
@@ -65,12 +65,6 @@ def _jsonl(docs: Iterator[dict[str, Any]]) -> Iterator[str]:
         yield _dumps(doc) + "\n"
 
 
-def _csv_line(cells: Iterable[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(cells)
-    return out.getvalue()
-
-
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -80,9 +74,9 @@ def _cell(value: Any) -> Any:
 
 
 def _csv(docs: Iterator[dict[str, Any]], fields: Sequence[str]) -> Iterator[str]:
-    yield _csv_line(fields)
+    yield csv_line(fields)
     for doc in docs:
-        yield _csv_line(_cell(dig(doc, f)) for f in fields)
+        yield csv_line(_cell(dig(doc, f)) for f in fields)
 
 
 def _tag(name: str) -> str:

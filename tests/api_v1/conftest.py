@@ -2,6 +2,8 @@
 on the session's Redis and MongoDB-wire servers, and helpers to make users and crawls.
 
 Passwords are hashed with cheap argon2 parameters here (the real ones cost ~50 ms each).
+Registration is `first-admin` here (anyone registers; the first account is the admin), so that
+tests make their users through the API; tests of the other modes set it themselves.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_api(config: Config, **changes: Any) -> Iterator[Api]:
-    app = create_app(config.replace(**changes) if changes else config)
+    app = create_app(config.replace(**{"registration": "first-admin", **changes}))
     with TestClient(app, client=("198.51.100.1", 50000)) as client:
         yield Api(client, config)
 

@@ -11,6 +11,7 @@ from controller.app import create_app
 from crawlfleet.config import Config
 from crawlstore.mongo import connect
 from crawlstore.tokens import TokenStore
+from crawlstore.users import UserStore
 from tests.api_v1.conftest import PASSWORD, Api, make_api
 
 
@@ -61,7 +62,7 @@ def test_credentials_are_required_and_checked(api: Api) -> None:
 
 def test_expired_jwt_is_refused(config: Config) -> None:
     now = [1_800_000_000.0]
-    app = create_app(config.replace(jwt_ttl=60.0), clock=lambda: now[0])
+    app = create_app(config.replace(jwt_ttl=60.0, registration="first-admin"), clock=lambda: now[0])
     with TestClient(app) as client:
         api = Api(client, config)
         headers = api.user("alice")
@@ -145,13 +146,28 @@ def test_admin_manages_users(api: Api, admin: dict[str, str]) -> None:
 
 
 def test_closed_registration(config: Config) -> None:
-    for api in make_api(config, open_registration=False):
-        admin = api.user("root")  # the first account is always allowed
+    for api in make_api(config, registration="closed"):
+        first = api.post("/api/v1/auth/register", json={"username": "root", "password": PASSWORD})
+        assert first.status_code == 403 and "closed" in first.json()["detail"]  # the first account too
+        db = api.client.app.state.services.db  # type: ignore[attr-defined]
+        UserStore(db).register("root", PASSWORD, "admin")  # what `crawlfleet user create --role admin` does
+        admin = api.login("root")
         refused = api.post("/api/v1/auth/register", json={"username": "eve", "password": PASSWORD})
         assert refused.status_code == 403
-        made = api.post("/api/v1/auth/register", json={"username": "eve", "password": PASSWORD, "role": "user"},
-                        headers=admin)
-        assert made.status_code == 201
+        made = api.post("/api/v1/auth/register", json={"username": "eve", "password": PASSWORD}, headers=admin)
+        assert made.status_code == 201 and made.json()["role"] == "user"
+
+
+def test_open_registration_makes_users_only(config: Config) -> None:
+    for api in make_api(config, registration="open"):
+        assert [api.register(name)["role"] for name in ("alice", "bob")] == ["user", "user"]
+        assert api.get("/api/v1/users", headers=api.login("alice")).status_code == 403
+
+
+def test_first_admin_registration_defers_to_an_admin_made_before(config: Config) -> None:
+    for api in make_api(config, registration="first-admin"):
+        UserStore(api.client.app.state.services.db).register("root", PASSWORD, "admin")  # type: ignore[attr-defined]
+        assert api.register("alice")["role"] == "user"
 
 
 # ---------------------------------------------------------------------- guests and addresses
