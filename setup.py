@@ -26,12 +26,16 @@ setup(
         "prometheus-client>=0.20",
         # Every request made on a user's behalf that is not a crawl fetch (processing services, webhooks)
         # goes through crawlfleet.outbound, a guarded transport under httpx's client.
-        "httpx>=0.27",
+        # (outbound's transport uses httpcore's network backend and its sni_hostname extension directly)
+        "httpx>=0.27,<1",
+        "httpcore>=1.0,<2",
         # Users' regular expressions run on RE2: linear time whatever the pattern (no ReDoS).
         "google-re2>=1.1",
         # Imported directly (the reactor, HTML trees, CSS selectors), so declared even though scrapy
         # brings them too: tests/test_install.py checks every third-party import is declared here.
         "Twisted>=23.10",
+        # spiders/netguard.py declares its resolver with zope.interface (Twisted's interfaces)
+        "zope.interface>=5",
         "lxml>=5",
         "parsel>=1.8",
         "cssselect>=1.2",

@@ -142,8 +142,9 @@ class UrlRule:
     regex: Regex | None = None
 
     @classmethod
-    def build(cls, pattern: str, regex: str) -> UrlRule:
-        return cls(UrlPattern.parse(pattern), compile_regex(regex) if regex else None)
+    def build(cls, pattern: str, regex: str, param: str = "regex") -> UrlRule:
+        """`param`: the parameter the regex came from, named when it does not compile."""
+        return cls(UrlPattern.parse(pattern), compile_regex(regex, param) if regex else None)
 
     @property
     def empty(self) -> bool:

@@ -77,8 +77,9 @@ class Scope:
         return cls(
             roots=frozenset(domain_root(s) for s in definition.seeds),
             restrict_domain=definition.restrict_domain,
-            crawl_rule=UrlRule.build(definition.url_crawl_pattern, definition.url_crawl_regex),
-            process_rule=UrlRule.build(definition.url_process_pattern, definition.url_process_regex),
+            crawl_rule=UrlRule.build(definition.url_crawl_pattern, definition.url_crawl_regex, "urlCrawlRegEx"),
+            process_rule=UrlRule.build(definition.url_process_pattern, definition.url_process_regex,
+                                       "urlProcessRegEx"),
             max_hops=definition.max_hops,
             filters=parse_filters([e for e, _ in definition.filters], [a for _, a in definition.filters]),
         )

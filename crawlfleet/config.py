@@ -109,6 +109,11 @@ def _networks(raw: str) -> str:
 _networks.__name__ = "list of IP addresses or networks"
 
 
+
+#: Settings an earlier release read, and what replaced them: set, they stop the process rather than
+#: being ignored (an operator who opened registration the old way must not silently get it closed).
+RENAMED = {"CRAWLFLEET_OPEN_REGISTRATION": "CRAWLFLEET_REGISTRATION"}
+
 @dataclasses.dataclass(frozen=True)
 class Setting:
     """One environment setting: its attribute, variable, cast, default and doc line."""
@@ -290,6 +295,9 @@ class Config:
     def from_env(cls, environ: Mapping[str, str] | None = None, *, require_stores: bool = True) -> Config:
         """Read and cast every setting; raise ConfigError naming the first bad one."""
         env = os.environ if environ is None else environ
+        for old, new in RENAMED.items():
+            if env.get(old):
+                raise ConfigError(f"Config '{old}' is no longer read: use '{new}' instead.")
         values: dict[str, Any] = {}
         for setting in SETTINGS:
             raw = env.get(setting.env)

@@ -29,6 +29,7 @@ webhook's delivery log must not tell a refused port from a reset one):
 
 from __future__ import annotations
 
+import http.cookiejar
 import socket
 import ssl
 import threading
@@ -297,8 +298,11 @@ class Outbound:
         self.max_redirects = max_redirects
         self.sleep = sleep
         self.transport = GuardedTransport(guard, resolver, ssl_context)
+        # a jar that accepts no cookie: nothing one receiver sets rides along to another request
+        # (threads share this client; clearing after each request would leave a window)
+        no_cookies = http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.http = httpx.Client(transport=self.transport, trust_env=False, follow_redirects=False, timeout=timeout,
-                                 headers={"User-Agent": user_agent})
+                                 headers={"User-Agent": user_agent}, cookies=no_cookies)
 
     def request(self, method: str, url: str, *, content: bytes | None = None,
                 headers: Mapping[str, str] | None = None, read_body: bool = True) -> Reply:
@@ -316,7 +320,6 @@ class Outbound:
                     response = self.http.send(request, stream=True)
                 except httpx.HTTPError as exc:
                     raise _translate(exc) from exc
-                self.http.cookies.clear()  # nothing carries over from one request to another
                 try:
                     follow = response.next_request
                     if response.is_redirect and follow is not None and hop < self.max_redirects:

@@ -7,17 +7,21 @@ a new round starts; a worker notices within `refresh` seconds, with one HMGET pe
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from crawlcore.definition import CrawlDefinition
+from crawlcore.errors import InvalidParameter
 from crawlcore.scope import Scope
 from crawlstore.connection import Client, text
 from crawlstore.keys import CrawlKeys
 
 __all__ = ["Catalog", "CrawlInfo"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Catalog:
         self._refresh = refresh
         self._clock = clock
         self._entries: dict[str, tuple[float, CrawlInfo]] = {}
+        self._unusable: set[tuple[str, int]] = set()  # (crawl, version) whose definition cannot run
         self._lock = threading.Lock()
 
     def get(self, crawl_id: str) -> CrawlInfo | None:
@@ -66,8 +71,16 @@ class Catalog:
                 self.forget(crawl_id)
                 return None
             definition = CrawlDefinition.from_dict(json.loads(raw_def))
-            info = CrawlInfo(crawl_id, text(name), int(round_ or 0), int(version), definition,
-                             Scope.of(definition))
+            try:
+                scope = Scope.of(definition)
+            except InvalidParameter as exc:
+                # stored before today's rules (e.g. a regex RE2 refuses): this crawl is not served
+                # until it is updated, and no other crawl suffers for it
+                if (crawl_id, int(version)) not in self._unusable:
+                    self._unusable.add((crawl_id, int(version)))
+                    log.error("crawl %s (%s) is not served: %s; update its settings", crawl_id, text(name), exc)
+                return None
+            info = CrawlInfo(crawl_id, text(name), int(round_ or 0), int(version), definition, scope)
         with self._lock:
             self._entries[crawl_id] = (now, info)
         return info

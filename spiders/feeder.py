@@ -97,6 +97,9 @@ class Feeder(threading.Thread):
                 except redis.RedisError as exc:
                     log.warning("feeder: Redis error (%s); retrying in 1 s", exc)
                     self._halt.wait(1.0)
+                except Exception:  # one crawl's bad state must not end leasing for every crawl
+                    log.exception("feeder: unexpected error; retrying in 1 s")
+                    self._halt.wait(1.0)
         finally:
             pubsub.close()
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
@@ -105,7 +105,10 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
         if netloc not in self._parsers:
             waiting: Deferred[Any] = Deferred()
             self._parsers[netloc] = waiting
-            result = await self._read_robots(f"{url.scheme}://{netloc}/robots.txt", request)
+            try:
+                result = await self._read_robots(f"{url.scheme}://{netloc}/robots.txt", request)
+            except Exception as exc:  # whatever went wrong, the requests waiting on it must go on
+                result = RobotsUnreachable(unreachable_reason(None, type(exc).__name__), answered=False)
             if isinstance(result, RobotsUnreachable):
                 del self._parsers[netloc]
             else:
@@ -121,10 +124,15 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
         """Fetch robots.txt (following redirects) and do what crawlcore.robots.verdict says."""
         redirects = 0
         while True:
-            robots_request = Request(url, priority=self.DOWNLOAD_PRIORITY, callback=NO_CALLBACK, meta={
-                "dont_obey_robotstxt": True, "dont_redirect": True, "handle_httpstatus_all": True,
-                "download_maxsize": 0, "cf_robots": True,  # the download stops at MAX_ROBOTS_BYTES
-            })
+            try:
+                robots_request = Request(url, priority=self.DOWNLOAD_PRIORITY, callback=NO_CALLBACK, meta={
+                    "dont_obey_robotstxt": True, "dont_redirect": True, "handle_httpstatus_all": True,
+                    "download_maxsize": 0, "cf_robots": True,  # the download stops at MAX_ROBOTS_BYTES
+                })
+            except ValueError:  # a redirect to a URL no request can be made for (a port out of range)
+                if redirects:
+                    return None  # as a redirect to nowhere: no robots.txt to be had
+                raise
             self._stats.inc_value("robotstxt/request_count")
             try:
                 response = await self._download(robots_request)
@@ -135,9 +143,13 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
             answer = verdict(response.status, redirects)
             if answer is Verdict.FOLLOW:
                 location = (response.headers.get(b"Location") or b"").decode("latin-1").strip()
-                if not location:
-                    return None  # a redirect to nowhere: no robots.txt to be had
-                url, redirects = urljoin(response.url, location), redirects + 1
+                try:
+                    target = urljoin(response.url, location) if location else ""
+                except ValueError:  # not a URL (e.g. a broken IPv6 literal)
+                    target = ""
+                if urlsplit(target).scheme not in ("http", "https"):
+                    return None  # a redirect to nowhere, or off the web: no robots.txt to be had
+                url, redirects = target, redirects + 1
                 continue
             if answer is Verdict.UNREACHABLE:
                 return RobotsUnreachable(unreachable_reason(response.status), answered=True)

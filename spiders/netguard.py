@@ -88,7 +88,10 @@ class NetGuardMiddleware:
         return cls(guard_of(crawler.settings))
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        host = urlparse_cached(request).hostname or ""
+        parts = urlparse_cached(request)
+        host = parts.hostname or ""
+        if parts.scheme not in ("http", "https") or not host:  # file:, ftp:, data: ... never fetched
+            raise BlockedAddress(f"not an http(s) URL: {parts.scheme}:")
         address = ip_literal(host) or await self._resolve(host)
         reason = self.guard.refusal(host, [address])
         if reason is not None:

@@ -184,6 +184,8 @@ class SelectorSandbox:
             except TimeoutError:
                 self._replace()
                 late = [n for n in order if n not in done]
+                if not late:  # every field arrived; only the closing frame was late
+                    return SelectorResult(custom)
                 self._remember(selectors, late[0])
                 rest = f" (not evaluated: {', '.join(late[1:])})" if late[1:] else ""
                 return SelectorResult(custom, f"Selectors timed out after {float(self.timeout)} s: {late[0]}{rest}")

@@ -27,6 +27,7 @@ import redis
 import yaml
 
 from controller.health import READY_TIMEOUT
+from crawlcore.netguard import REFUSED_RANGES, NetGuard
 from crawlfleet.config import SETTINGS, Config
 from crawlfleet.credentials import credential_problems, secret_problem
 from crawlfleet.servers import find_redis_server, free_port, wait_for_port
@@ -445,12 +446,10 @@ def test_pods_mount_no_service_account_token(docs: list[dict[str, Any]]) -> None
 
 # --------------------------------------------------------------------------- egress
 
-# Networks the controller (webhooks) and the workers (crawls) must never reach, with the
-# IPv4-mapped IPv6 block, which would otherwise reach every IPv4 address around the list.
-PRIVATE_NETWORKS = [
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
-    "::1/128", "fc00::/7", "fe80::/10", "::ffff:0:0/96",
-]
+# Networks the controller (webhooks) and the workers (crawls) must never reach: every range the
+# application's guard refuses (crawlcore.netguard, one table for both layers), with the IPv6 forms
+# that carry IPv4 addresses, which would otherwise reach every IPv4 address around the list.
+PRIVATE_NETWORKS = [str(n) for n in REFUSED_RANGES] + ["::ffff:0:0/96", "64:ff9b::/96", "2002::/16", "2001::/32"]
 PUBLIC = ["93.184.215.14", "8.8.8.8", "2606:4700:4700::1111", "2001:4860:4860::8888"]
 POD_IP = ipaddress.ip_address("10.244.1.7")  # where the stores' and DNS pods are, like every pod
 KUBE_SYSTEM = {"kubernetes.io/metadata.name": "kube-system"}
@@ -507,8 +506,9 @@ def _samples(network: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address
 def test_egress_keeps_controller_and_workers_off_private_networks(docs: list[dict[str, Any]], role: str) -> None:
     labels = pod_labels(ours(docs)[role])
     allowed = lambda to: egress_allowed(docs, labels, to)  # noqa: E731
+    refused = NetGuard()
     denied = [f"{ip}:{port}" for network in PRIVATE_NETWORKS for ip in _samples(network) for port in (80, 443, 6379)
-              if allowed(Destination(ip, port))]
+              if refused.refusal(str(ip), [str(ip)]) is not None and allowed(Destination(ip, port))]
     assert denied == [], "private addresses reachable"
     # metadata services, wherever the cloud puts them
     assert not allowed(Destination(ipaddress.ip_address("169.254.169.254"), 80))

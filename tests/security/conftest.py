@@ -82,10 +82,17 @@ def internal() -> Iterator[Internal]:
         server.server_close()
 
 
+def guarded_base(redis_url: str, mongo_url: str, stem: str) -> dict[str, str]:
+    """The environment of a cluster of its own (key prefix, database and port) whose guard allows
+    127.0.0.1 only (127.0.0.2 is "private"). Clusters must not share a prefix: a worker of one would
+    serve the crawls of the other with its own settings."""
+    return {**base_env(redis_url, mongo_url, stem), "CRAWLFLEET_ALLOW_NETWORKS": GUARD}
+
+
 @pytest.fixture(scope="session")
 def guarded_env(redis_url: str, mongo_url: str) -> dict[str, str]:
-    """A cluster environment whose guard allows 127.0.0.1 only (127.0.0.2 is "private")."""
-    return {**base_env(redis_url, mongo_url, "sec"), "CRAWLFLEET_ALLOW_NETWORKS": GUARD}
+    """The environment of the `guarded` cluster (for other clusters: guarded_base)."""
+    return guarded_base(redis_url, mongo_url, "sec")
 
 
 @pytest.fixture(scope="session")

@@ -103,6 +103,8 @@ def _handler(site: RobotsSite) -> type[BaseHTTPRequestHandler]:
                 self._reset()
             elif isinstance(answer, str) and answer.startswith("redirect:"):
                 self._hop(int(answer.split(":")[1]))
+            elif isinstance(answer, str) and answer.startswith("location="):  # a redirect to anything
+                self._send(301, headers={"Location": answer.split("=", 1)[1]})
             else:
                 self._send(int(answer), b"no robots here")
 

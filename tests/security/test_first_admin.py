@@ -11,6 +11,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.e2e.conftest import REPO, Cluster, unique
 
 PASSWORD = "correct horse battery staple"
@@ -68,3 +70,10 @@ def test_the_cli_refuses_a_taken_username_and_a_bad_password(guarded: Cluster) -
     assert again.returncode == 1 and "taken" in again.stderr, again.stderr
     short = user_create(guarded, "--username", unique("short"), password="abc")
     assert short.returncode == 1 and "password" in short.stderr, short.stderr
+
+
+def test_the_old_registration_setting_stops_the_process_instead_of_being_ignored() -> None:
+    from crawlfleet.config import Config, ConfigError
+
+    with pytest.raises(ConfigError, match=r"CRAWLFLEET_OPEN_REGISTRATION.*CRAWLFLEET_REGISTRATION"):
+        Config.from_env({"CRAWLFLEET_OPEN_REGISTRATION": "1"}, require_stores=False)

@@ -54,6 +54,16 @@ def test_a_redirect_to_a_private_address_is_refused(client: Outbound, internal: 
     assert len(server.hits) == 1 and internal.hits[before:] == []
 
 
+def test_a_cookie_one_receiver_sets_is_never_sent(client: Outbound) -> None:
+    """Threads share one client: a Set-Cookie from one webhook receiver must not ride along on a
+    later request (to it or to anyone)."""
+    answer = Answer(200, b"{}", {"Content-Type": "application/json", "Set-Cookie": "session=stolen; Path=/"})
+    with scripted(lambda hit: answer) as server:
+        client.request("GET", server.url + "/first")
+        client.request("GET", server.url + "/second")
+    assert [h.headers.get("Cookie") for h in server.hits] == [None, None]
+
+
 def test_allowed_redirects_are_followed_up_to_the_cap() -> None:
     with scripted(lambda hit: Answer(200, b"end")) as target, scripted(redirect_to(target.url + "/end")) as hop:
         follows = Outbound(GUARDED, timeout=10.0, max_bytes=100, max_redirects=1)

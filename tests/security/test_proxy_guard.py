@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.conftest import Cluster, unique
-from tests.security.conftest import Internal
+from tests.security.conftest import Internal, guarded_base
 from tests.sites.model import Page, Site
 from tests.sites.process import SiteProcess
 from tests.sites.proxy import ForwardingProxy
@@ -24,10 +24,11 @@ def proxy() -> Iterator[ForwardingProxy]:
 
 
 @pytest.fixture(scope="module")
-def proxied(guarded_env: dict[str, str], proxy: ForwardingProxy,
+def proxied(redis_url: str, mongo_url: str, proxy: ForwardingProxy,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A controller and a worker under the 127.0.0.1-only guard, with a proxy pool."""
-    c = Cluster({**guarded_env, "CRAWLFLEET_PROXIES": proxy.url}, tmp_path_factory.mktemp("proxied"))
+    env = {**guarded_base(redis_url, mongo_url, "secproxy"), "CRAWLFLEET_PROXIES": proxy.url}
+    c = Cluster(env, tmp_path_factory.mktemp("proxied"))
     c.add_worker()
     try:
         yield c

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import REPO, Cluster
+from tests.security.conftest import guarded_base
 
 PLAIN = "scrapy.resolver.CachingThreadedResolver"
 WORKER = ("import sys; from crawlfleet.config import Config; from spiders.runner import run; "
@@ -20,9 +21,10 @@ WORKER = ("import sys; from crawlfleet.config import Config; from spiders.runner
 
 @pytest.mark.parametrize("allowlist", ["", "127.0.0.0/8"])  # probes: localhost, or a private address
 @pytest.mark.parametrize("setting", ["TWISTED_DNS_RESOLVER", "DNS_RESOLVER"])
-def test_a_worker_with_the_plain_resolver_refuses_to_start(guarded_env: dict[str, str], tmp_path: Path,
+def test_a_worker_with_the_plain_resolver_refuses_to_start(redis_url: str, mongo_url: str, tmp_path: Path,
                                                            setting: str, allowlist: str) -> None:
-    env = {**guarded_env, "CRAWLFLEET_ALLOW_NETWORKS": allowlist, "CRAWLFLEET_METRICS_PORT": "0"}
+    env = {**guarded_base(redis_url, mongo_url, "secresolver"), "CRAWLFLEET_ALLOW_NETWORKS": allowlist,
+           "CRAWLFLEET_METRICS_PORT": "0"}
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
         proc = subprocess.run([sys.executable, "-c", WORKER % (setting, PLAIN)], env=env, cwd=REPO, stdout=out,
@@ -35,8 +37,8 @@ def test_a_worker_with_the_plain_resolver_refuses_to_start(guarded_env: dict[str
     assert "serving the frontier" not in text
 
 
-def test_the_normal_worker_starts(guarded_env: dict[str, str], tmp_path: Path) -> None:
-    cluster = Cluster({**guarded_env, "CRAWLFLEET_ALLOW_NETWORKS": ""}, tmp_path)
+def test_the_normal_worker_starts(redis_url: str, mongo_url: str, tmp_path: Path) -> None:
+    cluster = Cluster({**guarded_base(redis_url, mongo_url, "secresolver"), "CRAWLFLEET_ALLOW_NETWORKS": ""}, tmp_path)
     try:
         worker = cluster.add_worker()
         deadline = time.monotonic() + 60

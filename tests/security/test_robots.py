@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Cluster, unique
+from tests.security.conftest import guarded_base
 from tests.security.support_robots import RobotsSite, robots_site
 
 DOWNLOAD_TIMEOUT = 4.0  # the worker's; the slow robots.txt answers well after it
@@ -21,8 +22,9 @@ MAX_TRIES = 3
 
 
 @pytest.fixture(scope="module")
-def robots_cluster(guarded_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    env = {**guarded_env, "CRAWLFLEET_DOWNLOAD_TIMEOUT": str(DOWNLOAD_TIMEOUT), "CRAWLFLEET_MAX_TRIES": str(MAX_TRIES)}
+def robots_cluster(redis_url: str, mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    env = {**guarded_base(redis_url, mongo_url, "secrobots"), "CRAWLFLEET_DOWNLOAD_TIMEOUT": str(DOWNLOAD_TIMEOUT),
+           "CRAWLFLEET_MAX_TRIES": str(MAX_TRIES)}
     c = Cluster(env, tmp_path_factory.mktemp("robots"))
     c.add_worker()
     try:
@@ -94,6 +96,16 @@ def test_redirects_are_followed_up_to_five(robots_cluster: Cluster) -> None:
         report = crawl(robots_cluster, site)
     assert report["/private/secret.html"] == "Success"
     assert "/rules.txt" not in site.fetches
+
+
+@pytest.mark.parametrize("location", ["http://[x/", "http://127.0.0.1:99999/robots.txt", "file:///etc/passwd",
+                                      "data:text/plain,Disallow:"])
+def test_a_redirect_to_no_web_url_leaves_the_host_crawlable(robots_cluster: Cluster, location: str) -> None:
+    """A Location that is no URL, no valid port or not on the web must not hang the host's pages
+    (they waited forever on the robots.txt fetch) nor be followed off the web."""
+    with robots_site([f"location={location}"] * 20) as site:
+        report = crawl(robots_cluster, site)
+    assert report["/"] == report["/public.html"] == report["/private/secret.html"] == "Success", report
 
 
 def test_a_big_robots_txt_is_parsed_up_to_500_kib(robots_cluster: Cluster) -> None:
