@@ -10,7 +10,11 @@ values, the others are null, and the page's Process Response names them:
 
     Selectors timed out after 1.0 s: slow (not evaluated: after)
 
-A field that overran is evaluated last on the crawl's later pages.
+A field that overran is evaluated last on the crawl's later pages, and one that overran on
+MAX_OVERRUNS pages is no longer evaluated for that crawl's selectors (null, and the Process
+Response says so), so a hostile field costs a worker at most MAX_OVERRUNS deadlines in all:
+
+    Selectors skipped after timing out on 3 pages: slow
 
 The page's thread (a crawl worker's reactor) waits for the child, so a hostile page costs a worker
 at most the deadline; a normal page costs it the HTML's serialisation, the child's parse and the
@@ -54,6 +58,7 @@ STARTUP_TIMEOUT = 60.0  # seconds a new child may take to load lxml and parsel (
 CHILD_MEMORY = 2 * 1024**3  # bytes of address space the child may use (a selector building huge node sets)
 MAX_FRAME = 64 * 1024 * 1024
 MAX_REMEMBERED = 1024  # selectors texts whose overrunning fields are remembered
+MAX_OVERRUNS = 3  # pages a field may overrun the deadline on before it is no longer evaluated
 _LENGTH = struct.Struct(">I")
 _ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding `spiders`, for the child's imports
 
@@ -152,7 +157,7 @@ class SelectorSandbox:
         self.timeout = timeout
         self._child: _Child | None = None
         self._lock = threading.Lock()
-        self._slow: dict[str, set[str]] = {}  # selectors text -> fields that overran, evaluated last
+        self._slow: dict[str, dict[str, int]] = {}  # selectors text -> {field: pages it overran on}
 
     @property
     def running(self) -> bool:
@@ -162,11 +167,22 @@ class SelectorSandbox:
     def evaluate(self, selectors: str, html: bytes) -> SelectorResult:
         """The custom fields of a page (`html` in UTF-8) under `selectors` (already validated)."""
         fields = parse_selectors(selectors)
-        slow = self._slow.get(selectors, set())
-        order = [n for n in fields if n not in slow] + [n for n in fields if n in slow]
+        slow = self._slow.get(selectors, {})
+        skipped = [n for n in fields if slow.get(n, 0) >= MAX_OVERRUNS]
+        order = [n for n in fields if n not in slow] + [n for n in fields if 0 < slow.get(n, 0) < MAX_OVERRUNS]
         sent = selectors if not slow else json.dumps({n: _raw(fields[n]) for n in order})
         custom: dict[str, Any] = dict.fromkeys(fields)
         done: set[str] = set()
+        note = f"Selectors skipped after timing out on {MAX_OVERRUNS} pages: {', '.join(skipped)}" if skipped else ""
+        if not order:
+            return SelectorResult(custom, note)
+        result = self._run(selectors, sent, html, order, custom, done)
+        if note:
+            return SelectorResult(result.custom, f"{result.error}; {note}" if result.error else note)
+        return result
+
+    def _run(self, selectors: str, sent: str, html: bytes, order: list[str], custom: dict[str, Any],
+             done: set[str]) -> SelectorResult:
         with self._lock:
             try:
                 if self._child is None:
@@ -196,7 +212,8 @@ class SelectorSandbox:
     def _remember(self, selectors: str, name: str) -> None:
         if len(self._slow) >= MAX_REMEMBERED and selectors not in self._slow:
             self._slow.clear()
-        self._slow.setdefault(selectors, set()).add(name)
+        counts = self._slow.setdefault(selectors, {})
+        counts[name] = counts.get(name, 0) + 1
 
     def _stop(self) -> None:
         if self._child is not None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import lxml.html
 import pytest
 
-from spiders.extractors.sandbox import SelectorResult, SelectorSandbox
+from spiders.extractors.sandbox import MAX_OVERRUNS, SelectorResult, SelectorSandbox
 from spiders.processing import PageProcessor
 
 HOSTILE = "//*[count(//*[count(//*)>0])>0]"  # cubic in the page's elements
@@ -70,6 +70,20 @@ def test_the_child_is_replaced_and_an_overrunning_field_goes_last_on_later_pages
     assert list(second.custom) == ["slow", "after"]  # the object keeps the order the crawl gave
     small = sandbox.evaluate(json.dumps(selectors), SMALL)  # cheap on a small page: every field evaluated
     assert small.error == "" and small.custom["slow"] == "Blue mug a b"
+
+
+def test_a_field_that_keeps_overrunning_is_no_longer_evaluated(sandbox: SelectorSandbox) -> None:
+    """A hostile field costs a worker at most MAX_OVERRUNS deadlines, not one per page for ever."""
+    selectors = {"slow": HOSTILE, "after": "span::text"}
+    for _ in range(MAX_OVERRUNS):
+        assert timed(sandbox, selectors, BIG)[0].error.startswith("Selectors timed out after 0.5 s: slow")
+    result, _ = timed(sandbox, selectors, BIG)  # not evaluated: no "timed out" in the response
+    assert result.error == f"Selectors skipped after timing out on {MAX_OVERRUNS} pages: slow"
+    assert result.custom == {"slow": None, "after": "y"}
+    only = {"slow": HOSTILE}
+    for _ in range(MAX_OVERRUNS):
+        timed(sandbox, only, BIG)
+    assert timed(sandbox, only, BIG)[0] == SelectorResult({"slow": None}, result.error)
 
 
 def test_a_child_that_dies_is_reported_and_replaced(sandbox: SelectorSandbox) -> None:
