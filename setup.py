@@ -18,23 +18,23 @@ setup(
         "scrapy>=2.13,<3",
         "scrapy-redis>=0.9,<1",
         "redis>=5,<9",
-        # redis-py's C reply parser: a fifth less controller CPU per /api/v1 request (bench/api.py)
+        # the C reply parser of redis-py: a fifth less controller CPU per /api/v1 request (bench/api.py)
         "hiredis>=3",
         "starlette>=0.40",
         "uvicorn>=0.30",
         "pymongo>=4.6,<5",
         "prometheus-client>=0.20",
         # Every request made on a user's behalf that is not a crawl fetch (processing services, webhooks)
-        # goes through crawlfleet.outbound, a guarded transport under httpx's client.
-        # (outbound's transport uses httpcore's network backend and its sni_hostname extension directly)
+        # goes through crawlfleet.outbound, a guarded transport under the httpx client.
+        # (the outbound transport uses the httpcore network backend and sni_hostname extension directly)
         "httpx>=0.27,<1",
         "httpcore>=1.0,<2",
-        # Users' regular expressions run on RE2: linear time whatever the pattern (no ReDoS).
+        # Regular expressions from users run on RE2: linear time whatever the pattern (no ReDoS).
         "google-re2>=1.1",
         # Imported directly (the reactor, HTML trees, CSS selectors), so declared even though scrapy
         # brings them too: tests/test_install.py checks every third-party import is declared here.
         "Twisted>=23.10",
-        # spiders/netguard.py declares its resolver with zope.interface (Twisted's interfaces)
+        # spiders/netguard.py declares its resolver with zope.interface (the Twisted interfaces)
         "zope.interface>=5",
         "lxml>=5",
         "parsel>=1.8",
