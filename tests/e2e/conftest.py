@@ -48,6 +48,14 @@ class Proc:
             stderr=subprocess.STDOUT, start_new_session=True,
         )
 
+    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+        """Until `text` appears in the log; fails when the process exits or time runs out first."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log.read_text(errors="replace"):
+            assert self.popen.poll() is None, self.tail()
+            assert time.monotonic() < deadline, self.tail()
+            time.sleep(0.2)
+
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])

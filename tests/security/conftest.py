@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Cluster, base_env
@@ -104,3 +106,31 @@ def guarded(guarded_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
         yield c
     finally:
         c.stop()
+
+
+def wait_healthy(url: str, timeout: float = 60.0) -> None:
+    """Until a worker's /healthz first answers 200 (it starts with the session)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=5.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{url} never answered"
+        time.sleep(0.2)
+
+
+def complete_while_healthy(cluster: Cluster, name: str, health_url: str, timeout: float) -> None:
+    """Until crawl `name` completes (status 9), checking all along that the worker's /healthz
+    answers 200 within 10 s (a worker held by hostile input would not)."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=10.0) as client:
+        while cluster.job(name)["jobStatus"]["status"] != 9:
+            assert time.monotonic() < deadline, f"crawl not done in {timeout:.0f} s\n{cluster.logs()}"
+            try:
+                health = client.get(health_url)
+            except httpx.TimeoutException:
+                pytest.fail("the worker's /healthz did not answer within 10 s")
+            assert health.status_code == 200, health.text
+            time.sleep(0.2)

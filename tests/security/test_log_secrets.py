@@ -40,11 +40,7 @@ def test_no_log_line_of_the_controller_or_a_worker_shows_a_password(private_redi
     cluster = Cluster(env, tmp_path)
     try:
         worker = cluster.add_worker()
-        deadline = time.monotonic() + 60
-        while "serving the frontier" not in worker.log.read_text(errors="replace"):
-            assert worker.popen.poll() is None, worker.tail()
-            assert time.monotonic() < deadline, worker.tail()
-            time.sleep(0.2)
+        worker.wait_for("serving the frontier")
         cluster.create(unique("secrets"), "http://127.0.0.1:1/", useProxies=1)  # a crawl's log lines too
         time.sleep(2)
         assert cluster.http.get("/readyz").status_code == 200  # it did use the password

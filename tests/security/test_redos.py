@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Cluster, unique
+from tests.security.conftest import complete_while_healthy, wait_healthy
 from tests.sites.model import Page, Site
 from tests.sites.process import SiteProcess
 
@@ -87,19 +88,6 @@ def test_controller_answers_while_a_hostile_regex_is_checked(guarded: Cluster, p
     assert max(answered) < HEALTH_BOUND, f"/healthz took {max(answered):.2f} s while the create was handled"
 
 
-def wait_healthy(url: str, timeout: float = 60.0) -> None:
-    """Until the worker's /healthz first answers 200 (it starts with the session)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=5.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"{url} never answered"
-        time.sleep(0.2)
-
-
 def test_a_worker_matching_a_hostile_regex_against_links_stays_healthy(guarded: Cluster) -> None:
     site = Site("redos", {"/": Page("/", title="home", links=["/" + TAIL, "/b.html"]),
                           "/" + TAIL: Page("/" + TAIL, title="tail"),
@@ -109,16 +97,7 @@ def test_a_worker_matching_a_hostile_regex_against_links_stays_healthy(guarded: 
     with SiteProcess(site) as server:
         name = unique("redos-worker")
         guarded.create(name, server.url("/"), urlCrawlRegEx=HOSTILE, maxHops=1, obeyRobots=0)
-        deadline = time.monotonic() + 60
-        with httpx.Client(timeout=10.0) as client:
-            while guarded.job(name)["jobStatus"]["status"] != 9:
-                assert time.monotonic() < deadline, f"crawl not done in 60 s\n{guarded.logs()}"
-                try:
-                    health = client.get(worker_health)
-                except httpx.TimeoutException:
-                    pytest.fail("the worker's /healthz did not answer within 10 s")
-                assert health.status_code == 200, health.text
-                time.sleep(0.2)
+        complete_while_healthy(guarded, name, worker_health, timeout=60)
         rows = {row["Url"].replace(server.base_url, ""): row for row in guarded.url_report(name)}
     assert {"/", "/b.html"} <= set(rows) and any(TAIL[:30] in path for path in rows), rows
 

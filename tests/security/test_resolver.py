@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -41,11 +40,7 @@ def test_the_normal_worker_starts(redis_url: str, mongo_url: str, tmp_path: Path
     cluster = Cluster({**guarded_base(redis_url, mongo_url, "secresolver"), "CRAWLFLEET_ALLOW_NETWORKS": ""}, tmp_path)
     try:
         worker = cluster.add_worker()
-        deadline = time.monotonic() + 60
-        while "serving the frontier" not in worker.log.read_text(errors="replace"):
-            assert worker.popen.poll() is None, worker.tail()
-            assert time.monotonic() < deadline, worker.tail()
-            time.sleep(0.2)
+        worker.wait_for("serving the frontier")
         assert "guard is not installed" not in worker.log.read_text(errors="replace")
     finally:
         cluster.stop()

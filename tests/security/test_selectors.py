@@ -6,13 +6,11 @@ normal page of the same crawl gets its custom fields."""
 from __future__ import annotations
 
 import json
-import time
 
-import httpx
 import pytest
 
 from tests.e2e.conftest import Cluster, unique
-from tests.security.test_redos import wait_healthy
+from tests.security.conftest import complete_while_healthy, wait_healthy
 from tests.sites.model import Page, Site
 from tests.sites.process import SiteProcess
 
@@ -33,16 +31,7 @@ def test_a_hostile_selector_times_out_and_the_crawl_goes_on(guarded: Cluster) ->
         name = unique("selectors")
         guarded.create(name, f"{server.url('/big.html')} {server.url('/small.html')}", maxHops=0, obeyRobots=0,
                        useCanonical=0, selectors=selectors)
-        deadline = time.monotonic() + 90
-        with httpx.Client(timeout=10.0) as client:
-            while guarded.job(name)["jobStatus"]["status"] != 9:
-                assert time.monotonic() < deadline, f"crawl not done in 90 s\n{guarded.logs()}"
-                try:
-                    health = client.get(worker_health)
-                except httpx.TimeoutException:
-                    pytest.fail("the worker's /healthz did not answer within 10 s")
-                assert health.status_code == 200, health.text
-                time.sleep(0.2)
+        complete_while_healthy(guarded, name, worker_health, timeout=90)
         rows = {row["Url"].replace(server.base_url, ""): row for row in guarded.url_report(name)}
         objects = {o["pageUrl"].replace(server.base_url, ""): o for o in guarded.objects(name)}
     assert rows["/big.html"]["Process Response"].startswith("Selectors timed out after 1.0 s: slow"), rows
