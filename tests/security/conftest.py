@@ -8,80 +8,30 @@ tests/e2e/conftest.py's Cluster class drives it.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import Cluster, base_env
+from tests.security.support_outbound import Answer, Scripted, scripted
 
 GUARD = "127.0.0.1/32"  # the only network the guarded cluster may reach
 INTERNAL_HOST = "127.0.0.2"  # stands for a private service the crawler must never reach
 INTERNAL_BODY = {"objects": [{"type": "secret", "title": "internal data"}], "secret": "internal data"}
 
 
-@dataclass
-class Hit:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Internal:
-    """An HTTP service on 127.0.0.2 answering JSON to everything; `hits` lists what it was sent."""
-
-    server: ThreadingHTTPServer
-    hits: list[Hit] = field(default_factory=list)
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{INTERNAL_HOST}:{self.port}"
-
-
-def _handler(internal: list[Internal]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            internal[0].hits.append(Hit(self.command, self.path, dict(self.headers.items()), body))
-            data = json.dumps(INTERNAL_BODY).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_HEAD = _answer
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
+#: The type of the `internal` fixture: a scripted server (tests.security.support_outbound).
+Internal = Scripted
 
 
 @pytest.fixture(scope="session")
 def internal() -> Iterator[Internal]:
-    holder: list[Internal] = []
-    server = ThreadingHTTPServer((INTERNAL_HOST, 0), _handler(holder))
-    holder.append(Internal(server))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield holder[0]
-    finally:
-        server.shutdown()
-        server.server_close()
+    """An HTTP service on 127.0.0.2 answering JSON to everything; `hits` lists what it was sent."""
+    body = json.dumps(INTERNAL_BODY).encode()
+    with scripted(lambda hit: Answer(200, body), host=INTERNAL_HOST) as server:
+        yield server
 
 
 def guarded_base(redis_url: str, mongo_url: str, stem: str) -> dict[str, str]:
