@@ -12,7 +12,9 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
-    packages=find_packages(include=["crawlcore*", "crawlstore*", "controller*", "spiders*", "crawlfleet*"]),
+    packages=find_packages(
+        include=["crawlcore*", "crawlbase*", "crawlstore*", "controller*", "spiders*", "crawlfleet*"]
+    ),
     package_data={"crawlstore": ["lua/*.lua"]},
     install_requires=[
         "scrapy>=2.13,<3",
@@ -25,7 +27,7 @@ setup(
         "pymongo>=4.6,<5",
         "prometheus-client>=0.20",
         # Every request made on a user's behalf that is not a crawl fetch (processing services, webhooks)
-        # goes through crawlfleet.outbound, a guarded transport under the httpx client.
+        # goes through crawlbase.outbound, a guarded transport under the httpx client.
         # (the outbound transport uses the httpcore network backend and sni_hostname extension directly)
         "httpx>=0.27,<1",
         "httpcore>=1.0,<2",

@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from crawlfleet.config import Config
+from crawlbase.config import Config
 from crawlfleet.servers import free_port, start_mongo, start_redis
 from crawlstore.mongo import connect
 from crawlstore.tokens import TokenStore

@@ -19,10 +19,10 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crawlbase.config import Config
 from crawlcore.errors import InvalidParameter
 from crawlcore.netguard import NetGuard
-from crawlfleet.clock import make_clock
-from crawlfleet.config import Config
+from crawlstore.clock import make_clock
 from crawlstore.connection import connect_redis
 from crawlstore.crawls import CrawlStore
 from crawlstore.frontier import Frontier

@@ -3,7 +3,7 @@ networks: seeds, notifyWebhook and /api/v1 webhooks, when they are set (a crawl 
 updated, a webhook registered or changed).
 
 The rule is crawlcore.netguard's; this module resolves the URLs' host names. The same check runs
-again, after every DNS lookup, for every URL the workers fetch, and in crawlfleet.outbound for
+again, after every DNS lookup, for every URL the workers fetch, and in crawlbase.outbound for
 every notification, webhook delivery and processing call (a name may resolve elsewhere later).
 """
 

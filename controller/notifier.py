@@ -32,10 +32,10 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from crawlbase.outbound import Outbound
 from crawlcore.job import download_urls, job_json
 from crawlcore.status import Status, message
 from crawlcore.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, notify_signature, retry_delay
-from crawlfleet.outbound import Outbound
 from crawlstore.crawls import CrawlStore
 from crawlstore.notify import COMPLETION_STATUSES, Notice
 
@@ -111,7 +111,7 @@ class Notifier(threading.Thread):
             self.crawls.sync_record(crawl.id)
 
     def _post(self, url: str, job: dict[str, Any], key: str) -> None:
-        """One try; raises when it failed (crawlfleet.outbound's errors: refused, connection, timeout)."""
+        """One try; raises when it failed (crawlbase.outbound's errors: refused, connection, timeout)."""
         body = json.dumps(job, separators=(",", ":")).encode()
         timestamp = int(self.clock())
         reply = self.http.request("POST", url, content=body, read_body=False, headers={

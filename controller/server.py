@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from crawlfleet.config import Config
+from crawlbase.config import Config
 
 from .app import create_app
 

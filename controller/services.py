@@ -9,9 +9,9 @@ import redis
 from pymongo.database import Database
 from redis.cluster import RedisCluster
 
+from crawlbase.config import Config
+from crawlbase.outbound import Outbound
 from crawlcore.netguard import NetGuard
-from crawlfleet.config import Config
-from crawlfleet.outbound import Outbound
 from crawlstore.crawls import CrawlStore
 
 from .auth import TokenCache

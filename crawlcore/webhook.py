@@ -59,7 +59,7 @@ def verify(secret: str, header: str, body: bytes, *, now: float, tolerance: floa
 
 def retry_delay(attempt: int, base: float, factor: float = 4.0, cap: float = MAX_DELAY) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based): base * factor^(attempt-1),
-    at most `cap` (an hour unless the caller waits in place, like crawlfleet.outbound's retries).
+    at most `cap` (an hour unless the caller waits in place, like crawlbase.outbound's retries).
     The one backoff policy: webhooks, notifications and processing-service calls all use it.
 
     >>> [retry_delay(n, 2.0, factor=2.0) for n in (1, 2, 3, 12)]

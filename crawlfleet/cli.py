@@ -8,7 +8,7 @@
     $ crawlfleet token revoke ci
     $ crawlfleet user create --username root --role admin   # password from stdin, or a prompt
 
-All settings come from the environment (see `crawlfleet.config`). Commands other than `up`
+All settings come from the environment (see `crawlbase.config`). Commands other than `up`
 that find neither REDIS_URL nor MONGO_URL use the stores of the `crawlfleet up` running with
 the same data dir (it writes them to `<data_dir>/cluster.env`). A configuration error prints
 `crawlfleet: <message>` to stderr and exits with status 2; other failures exit with 1.
@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crawlfleet.config import SETTINGS, Config, ConfigError, redact
+from crawlbase.config import SETTINGS, Config, ConfigError, redact
 from crawlfleet.credentials import refuse_unset_credentials
 
 if TYPE_CHECKING:
@@ -332,7 +332,7 @@ def _read_password() -> str:
 
 @contextlib.contextmanager
 def _crawl_store() -> Iterator[CrawlStore]:
-    from crawlfleet.clock import make_clock
+    from crawlstore.clock import make_clock
     from crawlstore.connection import connect_redis
     from crawlstore.crawls import CrawlStore
     from crawlstore.frontier import Frontier

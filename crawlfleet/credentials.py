@@ -4,7 +4,7 @@ Deployment files ship no working passwords (deploy/k8s/base/secret.yaml has empt
 deployment that forgot to fill them in must not come up talking to open stores. The controller and
 the workers check them before they connect to anything:
 
-    >>> from crawlfleet.config import Config
+    >>> from crawlbase.config import Config
     >>> config = Config.from_env({"REDIS_URL": "redis://:@redis:6379/0", "MONGO_URL": "mongodb://db/"})
     >>> credential_problems(config)
     ['REDIS_URL has an empty password']
@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from crawlfleet.config import Config, ConfigError
+from crawlbase.config import Config, ConfigError
 
 __all__ = ["credential_problems", "refuse_unset_credentials", "secret_problem"]
 

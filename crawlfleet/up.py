@@ -32,7 +32,7 @@ from types import FrameType
 from typing import TextIO
 
 import crawlfleet
-from crawlfleet.config import SETTINGS, Config, redact
+from crawlbase.config import SETTINGS, Config, redact
 from crawlfleet.servers import (
     ManagedProcess,
     ServerError,

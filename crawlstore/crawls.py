@@ -5,7 +5,7 @@ MongoDB's `crawls` collection is the registry (a crawl's name is unique per toke
 and the record outlives a loss of Redis); Redis holds the live state the workers use.
 Status changes go through `crawlcore.status.transition` and a compare-and-set, so the
 controller and any number of workers can report events concurrently. Time comes from an
-injected clock (see crawlfleet.clock), so that repeating crawls can be tested in seconds.
+injected clock (see crawlstore.clock), so that repeating crawls can be tested in seconds.
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ def read_cluster(client: Client, prefix: str) -> dict[str, Any]:
 
 
 def apply_cluster(config: Any) -> Any:
-    """A worker's `crawlfleet.config.Config` with the admin's cluster settings in force
+    """A worker's `crawlbase.config.Config` with the admin's cluster settings in force
     (its own settings when none are stored or Redis cannot be read)."""
     try:
         client = connect_redis(config.redis_url, cluster=config.redis_cluster, socket_timeout=5)

@@ -19,7 +19,7 @@ from scrapy.http import Response
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 
-from crawlfleet.config import Config
+from crawlbase.config import Config
 from crawlstore.metrics import FrontierCollector
 
 from .health import TelemetryServer

@@ -41,9 +41,9 @@ import lxml.html
 import redis
 from lxml import etree
 
+from crawlbase.config import Config
 from crawlcore.netguard import NetGuard
-from crawlfleet.clock import make_clock
-from crawlfleet.config import Config
+from crawlstore.clock import make_clock
 from crawlstore.connection import Client, connect_redis
 from crawlstore.crawls import CrawlStore
 from crawlstore.frontier import Discovery, Frontier, PageResult

@@ -4,7 +4,7 @@ Diffbot's APIs are, `GET {apiUrl}&url={pageUrl}` (crawlcore.api_url.service_url)
 
 Calls block, so they never run on the reactor thread: `ProcessingClient.submit` hands them to a
 bounded thread pool (the concurrency cap) and returns a future. Calls go through
-crawlfleet.outbound: one deadline for each try (connect, redirects, whole response), a size cap,
+crawlbase.outbound: one deadline for each try (connect, redirects, whole response), a size cap,
 at most MAX_REDIRECTS redirects, and retries of connection errors, timeouts, 408, 429 and 5xx
 with the one backoff policy (crawlcore.webhook.retry_delay). A failure is never raised: the
 result carries the text for the URL report's "Process Response" and the client counts it.
@@ -42,10 +42,7 @@ from typing import Any
 
 import lxml.html
 
-from crawlcore.api_url import ApiSpec, parse_api_url, service_url
-from crawlcore.errors import InvalidParameter
-from crawlcore.netguard import NetGuard
-from crawlfleet.outbound import (
+from crawlbase.outbound import (
     RETRY_STATUSES,
     InvalidUrl,
     Outbound,
@@ -56,6 +53,9 @@ from crawlfleet.outbound import (
     TooLarge,
     resolve,
 )
+from crawlcore.api_url import ApiSpec, parse_api_url, service_url
+from crawlcore.errors import InvalidParameter
+from crawlcore.netguard import NetGuard
 
 from .extractors import ExtractionError, custom_fields, extract, finish_objects
 from .extractors.sandbox import DEFAULT_SELECTOR_TIMEOUT, SelectorResult, SelectorSandbox

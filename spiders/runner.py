@@ -20,7 +20,7 @@ from scrapy.utils.log import failure_to_exc_info
 from scrapy.utils.reactor import install_reactor
 from twisted.python.failure import Failure
 
-from crawlfleet.config import Config
+from crawlbase.config import Config
 from crawlstore.settings_store import apply_cluster
 
 from .netguard import check_resolver, guard_of

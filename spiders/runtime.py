@@ -22,9 +22,9 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
+from crawlbase.config import Config, redact
 from crawlcore.netguard import NetGuard
-from crawlfleet.clock import make_clock
-from crawlfleet.config import Config, redact
+from crawlstore.clock import make_clock
 from crawlstore.connection import connect_redis
 from crawlstore.crawls import CrawlStore
 from crawlstore.frontier import Frontier

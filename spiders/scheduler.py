@@ -20,7 +20,7 @@ from scrapy.core.scheduler import BaseScheduler
 from scrapy.crawler import Crawler
 from twisted.internet import reactor
 
-from crawlfleet.config import Config
+from crawlbase.config import Config
 
 from .leases import Lease
 from .runtime import Fleet

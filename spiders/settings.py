@@ -1,4 +1,4 @@
-"""Scrapy settings of a crawlfleet worker (deployment values come from crawlfleet.config).
+"""Scrapy settings of a crawlfleet worker (deployment values come from crawlbase.config).
 
 Redirects, retries, cookies, depth and offsite handling are off here because the frontier
 does them for every worker at once: a redirect target is a discovered URL (scope,

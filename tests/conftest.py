@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from crawlfleet.config import Config
+from crawlbase.config import Config
 from crawlfleet.servers import free_port, start_mongo, start_redis
 
 _SERVER_FIXTURES = {"redis_url", "mongo_url"}

@@ -7,7 +7,7 @@ Nothing here needs a Docker engine or the network:
   Apache-2.0), with `jsonschema`;
 * every command given to our image (compose `command:`, Dockerfile `CMD`) is parsed by
   `crawlfleet.cli.build_parser()`, and every environment variable given to it must be a
-  setting of `crawlfleet.config.SETTINGS` whose value casts;
+  setting of `crawlbase.config.SETTINGS` whose value casts;
 * the stores keep their data (AOF, named volumes), have healthchecks, and workers scale;
 * the Dockerfile is read instruction by instruction: python:3.11 base, `pip install .`, a build
   check that imports the controller and the worker from the installed package, non-root USER,
@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from crawlfleet.config import SETTINGS, Config, ConfigError
+from crawlbase.config import SETTINGS, Config, ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -247,7 +247,7 @@ def test_every_command_given_to_our_image_is_a_crawlfleet_command(
 @pytest.mark.parametrize("name", sorted(OUR_SERVICES))
 def test_environment_names_are_crawlfleet_settings(services: dict, name: str) -> None:
     env = environment(services[name])
-    assert sorted(set(env) - KNOWN_ENV) == [], "not settings in crawlfleet.config.SETTINGS"
+    assert sorted(set(env) - KNOWN_ENV) == [], "not settings in crawlbase.config.SETTINGS"
     try:
         Config.from_env(env)  # every value casts, and the required store URLs are there
     except ConfigError as exc:

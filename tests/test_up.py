@@ -405,7 +405,7 @@ def test_cluster_env_is_only_used_while_up_runs(tmp_path: Path) -> None:
     ({"CRAWLFLEET_HOST": "0.0.0.0", "CRAWLFLEET_REGISTRATION": "open"}, "open"),
 ])
 def test_up_registration_default(environ: dict[str, str], registration: str) -> None:
-    from crawlfleet.config import Config
+    from crawlbase.config import Config
     from crawlfleet.up import loopback_defaults
 
     assert Config.from_env(loopback_defaults(environ), require_stores=False).registration == registration

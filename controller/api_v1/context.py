@@ -22,8 +22,8 @@ from typing import Any, Generic, TypeVar
 import jwt
 from starlette.requests import Request
 
+from crawlbase.config import Config
 from crawlcore.client_address import Network, client_address, parse_proxies
-from crawlfleet.config import Config
 from crawlstore.cancel import Canceller
 from crawlstore.ratelimit import GuestQuota, RateLimiter
 from crawlstore.reports import Reports

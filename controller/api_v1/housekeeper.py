@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo.errors import InvalidOperation
 
+from crawlbase.outbound import OutboundError, Refused
 from crawlcore.lifecycle import events_for, status_name
 from crawlcore.status import Status
 from crawlcore.webhook import SIGNATURE_HEADER, retry_delay, sign
-from crawlfleet.outbound import OutboundError, Refused
 
 from .crawlspec import iso
 

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 import crawlstore.users
 from controller.app import create_app
-from crawlfleet.config import Config
+from crawlbase.config import Config
 
 PASSWORD = "correct horse battery"
 

@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from controller.app import create_app
-from crawlfleet.config import Config
+from crawlbase.config import Config
 from crawlstore.mongo import connect
 from crawlstore.tokens import TokenStore
 from crawlstore.users import UserStore

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crawlfleet.config import Config
+from crawlbase.config import Config
 from crawlfleet.servers import free_port, start_mongo
 from crawlstore.mongo import connect
 from crawlstore.tokens import TokenStore

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from crawlfleet.config import Config
+from crawlbase.config import Config
 from crawlfleet.servers import free_port, start_mongo, start_redis
 from tests.api_v1.conftest import Api, make_api
 

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from controller import api_v1
 from controller.api_v1.openapi import document
 from controller.app import create_app
-from crawlfleet.config import Config
+from crawlbase.config import Config
 from crawlfleet.servers import free_port
 from crawlstore.mongo import connect
 from crawlstore.tokens import TokenStore

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawlfleet.config import Config
+from crawlbase.config import Config
 from tests.api_v1.conftest import Api, make_api
 
 

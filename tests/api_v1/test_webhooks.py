@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from crawlbase.config import Config
 from crawlcore.status import Event, Status
 from crawlcore.webhook import verify
-from crawlfleet.config import Config
 from crawlstore.crawls import CrawlStore
 from crawlstore.tokens import token_id
 from tests.api_v1.conftest import Api, make_api

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawlfleet.clock import advance
+from crawlstore.clock import advance
 from crawlstore.tokens import TokenStore, token_id
 from tests.sites.fixtures import generate_site
 from tests.sites.model import Page, Site

@@ -21,7 +21,7 @@ asyncioreactor.install()  # the worker's reactor (spiders/settings.py)
 from scrapy.utils.test import get_crawler  # noqa: E402
 from twisted.internet import reactor  # noqa: E402
 
-from crawlfleet.config import Config  # noqa: E402
+from crawlbase.config import Config  # noqa: E402
 from crawlstore.connection import connect_redis  # noqa: E402
 from crawlstore.frontier import Frontier  # noqa: E402
 from spiders.extensions import Telemetry  # noqa: E402

@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from controller.app import create_app
+from crawlbase.config import Config
 from crawlcore.definition import CrawlDefinition
-from crawlfleet.config import Config
 from crawlstore.connection import connect_redis
 from crawlstore.crawls import CrawlStore
 from crawlstore.frontier import Frontier

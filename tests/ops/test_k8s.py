@@ -27,8 +27,8 @@ import redis
 import yaml
 
 from controller.health import READY_TIMEOUT
+from crawlbase.config import SETTINGS, Config
 from crawlcore.netguard import REFUSED_RANGES, NetGuard
-from crawlfleet.config import SETTINGS, Config
 from crawlfleet.credentials import credential_problems, secret_problem
 from crawlfleet.servers import find_redis_server, free_port, wait_for_port
 from tests.ops.conftest import DEPLOY

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from controller.app import create_app
 from controller.health import READY_TIMEOUT
-from crawlfleet.config import Config
+from crawlbase.config import Config
 from crawlfleet.servers import free_port, start_mongo, start_redis
 
 LIMIT = READY_TIMEOUT + 1.5  # the answer comes within this, whatever the stores do

@@ -17,8 +17,8 @@ from scrapy.utils.test import get_crawler
 from twisted.internet.error import DNSLookupError
 from twisted.internet.task import Clock
 
+from crawlbase.config import Config
 from crawlcore.report import Outcome as RecordOutcome
-from crawlfleet.config import Config
 from crawlstore.frontier import Discovery, PageResult
 from crawlstore.frontier import Outcome as Kind
 from spiders import health

@@ -14,8 +14,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from controller.app import create_app
+from crawlbase.config import Config
 from crawlcore.definition import parse_create
-from crawlfleet.config import Config
 from crawlstore.search import SEARCH_INDEXES
 from crawlstore.tokens import TokenStore
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis
 
-from crawlfleet.config import Config, ConfigError
+from crawlbase.config import Config, ConfigError
 from crawlfleet.credentials import credential_problems, refuse_unset_credentials, secret_problem
 from crawlfleet.servers import free_port
 

@@ -73,7 +73,7 @@ def test_the_cli_refuses_a_taken_username_and_a_bad_password(guarded: Cluster) -
 
 
 def test_the_old_registration_setting_stops_the_process_instead_of_being_ignored() -> None:
-    from crawlfleet.config import Config, ConfigError
+    from crawlbase.config import Config, ConfigError
 
     with pytest.raises(ConfigError, match=r"CRAWLFLEET_OPEN_REGISTRATION.*CRAWLFLEET_REGISTRATION"):
         Config.from_env({"CRAWLFLEET_OPEN_REGISTRATION": "1"}, require_stores=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawlfleet.config import Config, redact
+from crawlbase.config import Config, redact
 from crawlfleet.servers import find_redis_server, free_port, wait_for_port
 from tests.e2e.conftest import Cluster, base_env, unique
 

@@ -1,6 +1,6 @@
 """Attacks through the requests crawlfleet makes on a user's behalf that are not crawl fetches:
 processing services (apiUrl), /v3 notifyWebhook, /api/v1 webhooks. Every one goes through the
-guarded outbound client (crawlfleet.outbound), so none reaches the internal service on 127.0.0.2."""
+guarded outbound client (crawlbase.outbound), so none reaches the internal service on 127.0.0.2."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""crawlfleet.outbound against real loopback servers: the guard on every hop, one DNS answer used
+"""crawlbase.outbound against real loopback servers: the guard on every hop, one DNS answer used
 for both the check and the connection, the size cap, the total deadline, retries with backoff."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from crawlbase.outbound import ConnectionFailed, InvalidUrl, Outbound, Refused, TimedOut, TooLarge
 from crawlcore.netguard import NetGuard
-from crawlfleet.outbound import ConnectionFailed, InvalidUrl, Outbound, Refused, TimedOut, TooLarge
 from tests.security.conftest import GUARD, INTERNAL_HOST, Internal
 from tests.security.support_outbound import Answer, redirect_to, scripted
 

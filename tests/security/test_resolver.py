@@ -14,7 +14,7 @@ from tests.e2e.conftest import REPO, Cluster
 from tests.security.conftest import guarded_base
 
 PLAIN = "scrapy.resolver.CachingThreadedResolver"
-WORKER = ("import sys; from crawlfleet.config import Config; from spiders.runner import run; "
+WORKER = ("import sys; from crawlbase.config import Config; from spiders.runner import run; "
           "sys.exit(run(Config.from_env(), {%r: %r}))")
 
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from crawlbase.config import Config
 from crawlcore.definition import parse_create
 from crawlcore.job import job_json
 from crawlcore.status import Event, Status
-from crawlfleet.config import Config
 from crawlstore.connection import connect_redis
 from crawlstore.crawls import CrawlExists, CrawlStore
 from crawlstore.frontier import Frontier

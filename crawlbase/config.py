@@ -7,7 +7,7 @@ A missing required setting or a value that does not cast fails loudly:
     ...                  "CRAWLFLEET_PORT": "eighty"})
     Traceback (most recent call last):
     ...
-    crawlfleet.config.ConfigError: Config 'CRAWLFLEET_PORT' has value 'eighty', which is not an int.
+    crawlbase.config.ConfigError: Config 'CRAWLFLEET_PORT' has value 'eighty', which is not an int.
 
 The README's configuration table is checked against `SETTINGS` by a test.
 """
