@@ -117,10 +117,9 @@ class CrawlStore:
         self.max_crawls_per_token = max_crawls_per_token
         self.lease_seconds = lease_seconds
         self.clock = clock
-        g = frontier.globals
-        self._rounds_key = f"{g.prefix}:rounds"
-        self._purges_key = f"{g.prefix}:purges"
-        self._admin_key = f"{g.prefix}:admin:paused"
+        self._rounds_key = frontier.globals.rounds
+        self._purges_key = frontier.globals.purges
+        self._admin_key = frontier.globals.admin_paused
 
     # ------------------------------------------------------------------ reading
 

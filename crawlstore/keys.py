@@ -10,7 +10,10 @@ one slot and every script (which touches only one crawl's keys) is cluster-safe:
 Global keys (never used in the same command as a crawl's keys):
 
 - `{prefix}:active`   set of crawl ids workers serve (status 7)
+- `{prefix}:admin:paused` string, present while an administrator has paused every crawl
 - `{prefix}:crawls`   set of every crawl id (for reconciliation)
+- `{prefix}:purges`   sorted set "crawl-id@restart time" -> when to remove a restart's late documents
+- `{prefix}:rounds`   sorted set crawl id -> when its next round is due
 - `{prefix}:tok:{id}` hash crawl name -> crawl id, per token
 - `{prefix}:wake`     pub/sub channel that wakes idle workers
 - `{prefix}:workers`  hash worker id -> heartbeat JSON
@@ -51,7 +54,10 @@ class GlobalKeys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.active = f"{prefix}:active"
+        self.admin_paused = f"{prefix}:admin:paused"
         self.crawls = f"{prefix}:crawls"
+        self.purges = f"{prefix}:purges"
+        self.rounds = f"{prefix}:rounds"
         self.wake = f"{prefix}:wake"
         self.workers = f"{prefix}:workers"
 
