@@ -75,10 +75,10 @@ def _maintenance(crawls: CrawlStore, stop: threading.Event) -> None:
     last_reconcile = time.monotonic()
     while not stop.wait(1.0):
         try:
-            crawls.run_due()
+            crawls.rounds.run_due()
             if time.monotonic() - last_reconcile >= RECONCILE_EVERY:
                 last_reconcile = time.monotonic()
-                crawls.reconcile_active()
+                crawls.lifecycle.reconcile_active()
         except Exception:  # a store outage must not kill the loop; /readyz reports it
             log.warning("crawl maintenance failed", exc_info=True)
 

@@ -79,7 +79,7 @@ class Notifier(threading.Thread):
         return len(notices)
 
     def _deliver(self, notice: Notice) -> None:
-        crawl = self.crawls.get(notice.crawl_id)
+        crawl = self.crawls.registry.get(notice.crawl_id)
         if crawl is None:
             return  # deleted meanwhile: nothing to tell
         if not notice.channel:  # fan out: one entry per channel, retried on its own
@@ -108,7 +108,7 @@ class Notifier(threading.Thread):
             return
         if status in COMPLETION_STATUSES:
             self.crawls.frontier.update_job(crawl.id, {"notified": 1})
-            self.crawls.sync_record(crawl.id)
+            self.crawls.lifecycle.sync_record(crawl.id)
 
     def _post(self, url: str, job: dict[str, Any], key: str) -> None:
         """One try; raises when it failed (crawlbase.outbound's errors: refused, connection, timeout)."""

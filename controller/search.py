@@ -39,10 +39,10 @@ Params = dict[str, list[str]]
 
 def _crawl_ids(svc: Services, owner: str, search: SearchRequest) -> list[str]:
     if not search.collections:
-        return [c.id for c in svc.crawls.list(owner)]
+        return [c.id for c in svc.crawls.registry.list(owner)]
     ids = []
     for name in search.collections:
-        crawl = svc.crawls.find(owner, name)
+        crawl = svc.crawls.registry.find(owner, name)
         if crawl is None:
             raise NotFound(f"No crawl named {name!r} for this token.")
         ids.append(crawl.id)

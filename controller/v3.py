@@ -82,9 +82,9 @@ def _crawl(svc: Services, request: Request, params: Params) -> dict[str, Any]:
     if not name:
         if has_settings(params) or any(v is not None for v in controls.values()):
             raise InvalidParameter("name", "is required")
-        return {"jobs": [_job(svc, request, token, c) for c in svc.crawls.list(owner)]}
+        return {"jobs": [_job(svc, request, token, c) for c in svc.crawls.registry.list(owner)]}
 
-    crawl = svc.crawls.find(owner, name)
+    crawl = svc.crawls.registry.find(owner, name)
     if any(v is not None for v in controls.values()):
         if crawl is None:
             raise NotFound(f"No crawl named {name!r} for this token.")
@@ -95,12 +95,12 @@ def _crawl(svc: Services, request: Request, params: Params) -> dict[str, Any]:
             check_crawl(svc.guard, definition, definition.seeds)
             check_selectors(definition.selectors)
             try:
-                crawl = svc.crawls.create(owner, definition, signing_key=token_id(token))
+                crawl = svc.crawls.registry.create(owner, definition, signing_key=token_id(token))
             except TooManyCrawls as exc:
                 raise BadRequest(f"Too Many Collections: this token has {exc.args[0]} crawls, the most it may "
                                  "have; delete some to create more.") from None
             except CrawlExists:  # created concurrently by another request: update it instead
-                crawl = svc.crawls.find(owner, name)
+                crawl = svc.crawls.registry.find(owner, name)
                 if crawl is None:
                     raise
                 return _update(svc, request, token, crawl, params)
@@ -115,33 +115,33 @@ def _update(svc: Services, request: Request, token: str, crawl: Crawl, params: P
     definition, added = parse_update(crawl.definition, params)
     check_crawl(svc.guard, definition, added, crawl.definition)
     check_selectors(definition.selectors)
-    crawl = svc.crawls.update(crawl, definition, added)
+    crawl = svc.crawls.registry.update(crawl, definition, added)
     return {"response": ADDED if added else "Successfully updated crawl.", "jobs": [_job(svc, request, token, crawl)]}
 
 
 def _control(svc: Services, request: Request, token: str, crawl: Crawl, controls: dict[str, bool | None],
              params: Params) -> dict[str, Any]:
     if controls["delete"]:
-        svc.crawls.delete(crawl.id)
+        svc.crawls.registry.delete(crawl.id)
         return {"response": "Successfully deleted job."}
     if has_settings(params):
         definition, added = parse_update(crawl.definition, params)
         check_crawl(svc.guard, definition, added, crawl.definition)
         check_selectors(definition.selectors)
-        crawl = svc.crawls.update(crawl, definition, added)
+        crawl = svc.crawls.registry.update(crawl, definition, added)
     messages = []
     if controls["restart"]:
-        svc.crawls.restart(crawl.id)
+        svc.crawls.rounds.restart(crawl.id)
         messages.append("Successfully restarted job.")
     elif controls["roundStart"]:
-        svc.crawls.start_round(crawl.id, full=True)
+        svc.crawls.rounds.start_round(crawl.id, full=True)
         messages.append("Successfully started a new round.")
     if controls["pause"] is not None:
-        svc.crawls.apply(crawl.id, Event.PAUSE if controls["pause"] else Event.RESUME)
+        svc.crawls.lifecycle.apply(crawl.id, Event.PAUSE if controls["pause"] else Event.RESUME)
         if not controls["pause"]:
-            svc.crawls.observe(crawl.id, svc.crawls.snapshot(crawl.id))
+            svc.crawls.lifecycle.observe(crawl.id, svc.crawls.lifecycle.snapshot(crawl.id))
         messages.append("Successfully paused job." if controls["pause"] else "Successfully resumed job.")
-    updated = svc.crawls.get(crawl.id)
+    updated = svc.crawls.registry.get(crawl.id)
     if updated is None:
         raise NotFound(f"No crawl named {crawl.definition.name!r} for this token.")
     return {"response": " ".join(messages) or "Successfully updated crawl.",
@@ -174,7 +174,7 @@ def _data(svc: Services, token: str | None, name: str | None, fmt: str, kind: st
             raise InvalidParameter("num", f"must be a positive integer, got {num_raw!r}") from None
         if num < 1:
             raise InvalidParameter("num", f"must be a positive integer, got {num_raw!r}")
-    crawl = svc.crawls.find(owner, name)
+    crawl = svc.crawls.registry.find(owner, name)
     if crawl is None:
         raise NotFound(f"No crawl named {name!r} for this token.")
     output = svc.crawls.output
@@ -218,9 +218,9 @@ def _admin(svc: Services, token: str | None, action: str) -> dict[str, Any]:
     if not svc.tokens.require(token).admin:
         raise Forbidden("This action needs an administrator's token (crawlfleet token create --admin).")
     if action == "pause":
-        count = svc.crawls.admin_pause()
+        count = svc.crawls.admin.pause()
         return {"response": f"Paused {count} crawls for maintenance.", "paused": count}
-    count = svc.crawls.admin_resume()
+    count = svc.crawls.admin.resume()
     return {"response": f"Resumed {count} crawls.", "resumed": count}
 
 

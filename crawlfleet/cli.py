@@ -353,14 +353,14 @@ def _crawl_store() -> Iterator[CrawlStore]:
 
 def _cmd_admin_pause(args: argparse.Namespace) -> int:
     with _crawl_store() as crawls:
-        count = crawls.admin_pause()
+        count = crawls.admin.pause()
     print(f"paused {count} crawl{'s' if count != 1 else ''} for maintenance (jobStatus 8)")
     return 0
 
 
 def _cmd_admin_resume(args: argparse.Namespace) -> int:
     with _crawl_store() as crawls:
-        count = crawls.admin_resume()
+        count = crawls.admin.resume()
     print(f"resumed {count} crawl{'s' if count != 1 else ''}")
     return 0
 

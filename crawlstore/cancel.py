@@ -80,7 +80,7 @@ class Canceller:
             return Cancelled(True, 0, 0)
         status = live[0].status
         if status in (Status.INITIALIZING, Status.IN_PROGRESS, Status.NEXT_ROUND, Status.ADMIN_PAUSED):
-            status = self.crawls.apply(crawl_id, Event.PAUSE) or status
+            status = self.crawls.lifecycle.apply(crawl_id, Event.PAUSE) or status
         if status is not Status.PAUSED:
             if status in (Status.IN_PROGRESS, Status.INITIALIZING, Status.NEXT_ROUND, Status.ADMIN_PAUSED):
                 return Cancelled(False, 0, live[0].leased)  # could not pause yet: try again later
@@ -91,6 +91,6 @@ class Canceller:
             return Cancelled(leased == -1, dropped, 0)
         if leased > 0:
             return Cancelled(False, dropped, leased)
-        self.crawls.apply(crawl_id, Event.RESUME)
-        self.crawls.observe(crawl_id, self.crawls.snapshot(crawl_id))
+        self.crawls.lifecycle.apply(crawl_id, Event.RESUME)
+        self.crawls.lifecycle.observe(crawl_id, self.crawls.lifecycle.snapshot(crawl_id))
         return Cancelled(True, dropped, 0)

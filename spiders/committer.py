@@ -173,10 +173,10 @@ class Committer(threading.Thread):
                         for i, hop in committed.corrections.items() if outs[i].url_doc is not None
                     })
                 self.metrics.committed(crawl_id, outs, committed.lost, committed.duplicates.keys(), committed.seen_hits)
-                self.crawls.observe(crawl_id, committed.snapshot)
+                self.crawls.lifecycle.observe(crawl_id, committed.snapshot)
                 if now - self._recorded.get(crawl_id, 0.0) >= RECORD_EVERY:
                     self._recorded[crawl_id] = now
-                    self.crawls.sync_record(crawl_id)
+                    self.crawls.lifecycle.sync_record(crawl_id)
             self.book.remove(crawl_id, [o.lease.member for o in outs])
         if self.on_committed is not None:
             self.on_committed(outputs)

@@ -118,7 +118,7 @@ class Feeder(threading.Thread):
             with self.metrics.redis_op("pop"):
                 result = self.frontier.pop(crawl_id, min(space, self.batch), self.lease_ms)
             self.metrics.leased(crawl_id, len(result.members))
-            self.crawls.observe(crawl_id, result.snapshot)
+            self.crawls.lifecycle.observe(crawl_id, result.snapshot)
             if result.members:
                 leases = [Lease.parse(crawl_id, m, result.round) for m in result.members]
                 self.book.add(crawl_id, result.members)

@@ -188,13 +188,13 @@ def test_admin_pause_and_resume(redis_url: str, mongo_url: str, unique_prefix: s
     db = connect(mongo_url, unique_prefix)
     try:
         store = CrawlStore(Frontier(client, unique_prefix, 4), db)
-        crawl = store.create("tok", parse_create({"name": ["c"], "seeds": ["http://a.test/"]}))
+        crawl = store.registry.create("tok", parse_create({"name": ["c"], "seeds": ["http://a.test/"]}))
         done = crawlfleet("admin", "pause", env=env, cwd=tmp_path)
         assert done.returncode == 0 and "paused 1 crawl " in done.stdout
-        assert store.get(crawl.id).state.status is Status.ADMIN_PAUSED  # type: ignore[union-attr]
+        assert store.registry.get(crawl.id).state.status is Status.ADMIN_PAUSED  # type: ignore[union-attr]
         done = crawlfleet("admin", "resume", env=env, cwd=tmp_path)
         assert done.returncode == 0 and "resumed 1 crawl" in done.stdout
-        assert store.get(crawl.id).state.status is Status.IN_PROGRESS  # type: ignore[union-attr]
+        assert store.registry.get(crawl.id).state.status is Status.IN_PROGRESS  # type: ignore[union-attr]
     finally:
         client.close()
         db.client.drop_database(unique_prefix)

@@ -155,7 +155,7 @@ def _create(ctx: V1, principal: Principal, address: str, body: dict[str, Any]) -
     definition = parse_create(params)
     check_crawl(ctx.svc.guard, definition, definition.seeds)
     check_selectors(definition.selectors)
-    if ctx.svc.crawls.find(principal.owner, definition.name) is not None:  # before a guest's quota is used
+    if ctx.svc.crawls.registry.find(principal.owner, definition.name) is not None:  # before a guest's quota is used
         raise Conflict(f"You already have a crawl named {definition.name!r}.")
     if principal.role == "guest":
         verdict = ctx.quota.take(address, ctx.clock())
@@ -163,7 +163,7 @@ def _create(ctx: V1, principal: Principal, address: str, body: dict[str, Any]) -
             raise TooManyRequests(f"Guests may create {verdict.limit} crawls per address in 24 hours.",
                                   headers={"Retry-After": str(verdict.retry_after)})
     try:
-        crawl = ctx.svc.crawls.create(principal.owner, definition, signing_key=principal.signing_key)
+        crawl = ctx.svc.crawls.registry.create(principal.owner, definition, signing_key=principal.signing_key)
     except CrawlExists:
         raise Conflict(f"You already have a crawl named {definition.name!r}.") from None
     except TooManyCrawls as exc:
@@ -227,9 +227,9 @@ async def get_crawl(request: Request) -> Response:
 def snapshot(ctx: V1, crawl_id: str) -> Snapshot | None:
     """The crawl's counters for `observe`, with the queue length the scripts keep (`q`).
 
-    (CrawlStore.snapshot reads JobState.queued, which the job hash does not hold, so a crawl
+    (Lifecycle.snapshot reads JobState.queued, which the job hash does not hold, so a crawl
     resumed before any worker leased its URLs would look drained.)"""
-    snap = ctx.svc.crawls.snapshot(crawl_id)
+    snap = ctx.svc.crawls.lifecycle.snapshot(crawl_id)
     if snap is None:
         return None
     queued = ctx.svc.crawls.frontier.redis.hget(ctx.svc.crawls.frontier.keys(crawl_id).job, "q")
@@ -250,7 +250,7 @@ def finish_stop(ctx: V1, crawl_id: str, seal: bool) -> bool:
 
 def _patch(ctx: V1, principal: Principal, ref: str, body: dict[str, Any]) -> dict[str, Any]:
     record = resolve(ctx, principal, ref, fresh=True)
-    crawl = ctx.svc.crawls.get(record["_id"])
+    crawl = ctx.svc.crawls.registry.get(record["_id"])
     if crawl is None:
         raise NotFound(f"No crawl {ref} for this user.")
     v1 = record.get("v1") or {}
@@ -277,7 +277,7 @@ def _patch(ctx: V1, principal: Principal, ref: str, body: dict[str, Any]) -> dic
         check_selectors(definition.selectors)
     # everything is valid: now change things
     if settings:
-        ctx.svc.crawls.update(crawl, definition, added)
+        ctx.svc.crawls.registry.update(crawl, definition, added)
     meta: dict[str, Any] = {}
     if tags is not None:
         meta["tags"] = tags
@@ -285,10 +285,10 @@ def _patch(ctx: V1, principal: Principal, ref: str, body: dict[str, Any]) -> dic
         meta["stop"] = {"at": ctx.clock(), "seal": action == "seal"}
     ctx.reports.set_meta(crawl.id, ctx.clock(), meta, unset=["stopped"] if action in ("resume",) or added else ())
     if action == "pause":
-        ctx.svc.crawls.apply(crawl.id, Event.PAUSE)
+        ctx.svc.crawls.lifecycle.apply(crawl.id, Event.PAUSE)
     elif action == "resume":
-        ctx.svc.crawls.apply(crawl.id, Event.RESUME)
-        ctx.svc.crawls.observe(crawl.id, snapshot(ctx, crawl.id))
+        ctx.svc.crawls.lifecycle.apply(crawl.id, Event.RESUME)
+        ctx.svc.crawls.lifecycle.observe(crawl.id, snapshot(ctx, crawl.id))
     elif action in ("stop", "seal"):
         finish_stop(ctx, crawl.id, action == "seal")
     updated = ctx.record(crawl.id, fresh=True)
@@ -308,7 +308,7 @@ async def delete_crawl(request: Request) -> Response:
 
     def work() -> None:
         record = resolve(ctx, principal, request.path_params["crawl_id"], fresh=True)
-        ctx.svc.crawls.delete(record["_id"])
+        ctx.svc.crawls.registry.delete(record["_id"])
         ctx.record_cache.drop(record["_id"])
 
     await run_in_threadpool(work)

@@ -123,8 +123,8 @@ def test_ambiguous_prefix_lists_the_candidates(api: Api, admin: dict[str, str], 
         def uuid4() -> Any:
             return type("U", (), {"hex": next(ids)})()
 
-    import crawlstore.crawls
-    monkeypatch.setattr(crawlstore.crawls, "uuid", FixedIds)
+    import crawlstore.crawls.registry
+    monkeypatch.setattr(crawlstore.crawls.registry, "uuid", FixedIds)
     api.crawl(admin, "a")
     api.crawl(admin, "b")
     resp = api.get("/api/v1/crawls/abcd", headers=admin)

@@ -154,8 +154,8 @@ def test_limit_reached_and_failed_events_follow_the_crawl_store(hooked: Api) -> 
     assert made.status_code == 200, made.text
     failed_id = made.json()["jobs"][0]["id"]
     store: CrawlStore = api.client.app.state.services.crawls  # type: ignore[attr-defined]
-    assert store.apply(limited["id"], Event.CRAWL_LIMIT) is Status.MAX_TO_CRAWL
-    assert store.apply(failed_id, Event.SEEDS_FAILED) is Status.SEEDS_FAILED
+    assert store.lifecycle.apply(limited["id"], Event.CRAWL_LIMIT) is Status.MAX_TO_CRAWL
+    assert store.lifecycle.apply(failed_id, Event.SEEDS_FAILED) is Status.SEEDS_FAILED
     wait_for(lambda: len(receiver.received) >= 2)
     got = {json.loads(body)["event"]: json.loads(body)["crawl"] for _, body in receiver.received}
     assert got["crawl.limit_reached"]["id"] == limited["id"]
@@ -207,7 +207,7 @@ def test_notify_webhook_of_v1_crawls_is_signed_with_the_digest_of_the_credential
         for name, headers, credential in (("by-jwt", session, session["Authorization"].split(" ", 1)[1]),
                                           ("by-key", {"X-API-Key": key}, key)):
             crawl = api.crawl(headers, name, notifyWebhook=receiver.url)
-            assert store.apply(crawl["id"], Event.CRAWL_LIMIT) is Status.MAX_TO_CRAWL
+            assert store.lifecycle.apply(crawl["id"], Event.CRAWL_LIMIT) is Status.MAX_TO_CRAWL
 
             def arrived(name: str = name) -> bool:
                 return any(d.headers["X-Crawl-Name"] == name for d in receiver.deliveries)

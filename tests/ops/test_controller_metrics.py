@@ -76,8 +76,8 @@ def test_process_and_build_metrics(client: TestClient) -> None:
 
 def test_crawls_by_status_live_workers_and_redis_memory(client: TestClient, stores: CrawlStore,
                                                         config: Config) -> None:
-    crawl = stores.create("tok", CrawlDefinition("ops", ("http://127.0.0.1:9/",)))
-    stores.create("tok", CrawlDefinition("none", ("http://127.0.0.1:9/",), url_crawl_pattern="^ftp:"))
+    crawl = stores.registry.create("tok", CrawlDefinition("ops", ("http://127.0.0.1:9/",)))
+    stores.registry.create("tok", CrawlDefinition("none", ("http://127.0.0.1:9/",), url_crawl_pattern="^ftp:"))
     workers = stores.frontier.globals.workers
     now = time.time()
     stores.frontier.redis.hset(workers, mapping={
@@ -119,8 +119,8 @@ def test_a_store_outage_costs_its_metrics_not_the_scrape(config: Config) -> None
 
 def test_frontier_gauges_per_active_crawl(stores: CrawlStore) -> None:
     seeds = tuple(f"http://127.0.0.{i}:9/" for i in range(2, 7))
-    crawl = stores.create("tok", CrawlDefinition("five", seeds, max_to_crawl=50, max_to_process=20))
-    paused = stores.create("tok", CrawlDefinition("later", ("http://127.0.0.1:9/",)))
+    crawl = stores.registry.create("tok", CrawlDefinition("five", seeds, max_to_crawl=50, max_to_process=20))
+    paused = stores.registry.create("tok", CrawlDefinition("later", ("http://127.0.0.1:9/",)))
     stores.frontier.sync_active(paused.id, None)  # not active: not reported
     frontier = stores.frontier
     popped = frontier.pop(crawl.id, 2, 60_000)

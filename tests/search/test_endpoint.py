@@ -47,9 +47,9 @@ def api(config: Config) -> Iterator[Api]:
         tokens = TokenStore(svc.db)
         token, other = tokens.create("searcher"), tokens.create("someone-else")
         owner = svc.tokens.require(token).id
-        news = svc.crawls.create(owner, parse_create({"name": ["news"], "seeds": ["https://a.example/"]}))
-        shop = svc.crawls.create(owner, parse_create({"name": ["shop"], "seeds": ["https://b.example/"]}))
-        svc.crawls.create(svc.tokens.require(other).id,
+        news = svc.crawls.registry.create(owner, parse_create({"name": ["news"], "seeds": ["https://a.example/"]}))
+        shop = svc.crawls.registry.create(owner, parse_create({"name": ["shop"], "seeds": ["https://b.example/"]}))
+        svc.crawls.registry.create(svc.tokens.require(other).id,
                           parse_create({"name": ["news"], "seeds": ["https://c.example/"]}))
         assert {n for n, _ in SEARCH_INDEXES} <= set(svc.db.objects.index_information())  # made at start-up
         articles = [p for p in ("a01-gazette-budget", "a02-techblog-graph", "a04-de-nachrichten-bahn")]
