@@ -18,6 +18,14 @@ Global keys (never used in the same command as a crawl's keys):
 - `{prefix}:wake`     pub/sub channel that wakes idle workers
 - `{prefix}:workers`  hash worker id -> heartbeat JSON
 
+Shared state of /api/v1 (`V1Keys`, `{prefix}:v1:` + suffix):
+
+- `rl:{bucket}:{window}`  string: requests counted in one rate-limit window (crawlstore.ratelimit)
+- `guest:{address}`       sorted set: crawls a guest address made in the last day (crawlstore.ratelimit)
+- `jwt-revoked:{jti}`     string: a logged-out login token, until it would have expired (crawlstore.sessions)
+- `watcher`               string: the housekeeper that watches crawl statuses, a lock (crawlstore.watch)
+- `seen`                  hash: crawl id -> the status name the watcher last saw (crawlstore.watch)
+
 Per crawl (`{prefix}:{{cid}}:` + suffix):
 
 - `job`            hash: definition JSON, status, counters, limits mirrored for Lua
@@ -37,7 +45,7 @@ Per crawl (`{prefix}:{{cid}}:` + suffix):
 
 from __future__ import annotations
 
-__all__ = ["CrawlKeys", "GlobalKeys", "slot_tag"]
+__all__ = ["CrawlKeys", "GlobalKeys", "V1Keys", "slot_tag"]
 
 
 def slot_tag(key: str) -> str:
@@ -63,6 +71,23 @@ class GlobalKeys:
 
     def token_names(self, token_id: str) -> str:
         return f"{self.prefix}:tok:{token_id}"
+
+
+class V1Keys:
+    """Key names of /api/v1's shared state.
+
+        >>> keys = V1Keys("cf")
+        >>> keys.base, keys.watcher, keys.jwt_revoked("abc")
+        ('cf:v1', 'cf:v1:watcher', 'cf:v1:jwt-revoked:abc')
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.base = f"{prefix}:v1"  # the prefix of the rate limiter's and the guest quota's keys
+        self.watcher = f"{self.base}:watcher"
+        self.seen = f"{self.base}:seen"
+
+    def jwt_revoked(self, jti: str) -> str:
+        return f"{self.base}:jwt-revoked:{jti}"
 
 
 class CrawlKeys:

@@ -9,7 +9,6 @@ against its rate-limit bucket (429 when over); then route. Every response gets
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -19,9 +18,10 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Router
 from starlette.types import Message, Receive, Scope, Send
 
+from crawlstore.gate import admit
 from crawlstore.ratelimit import Verdict
 
-from .context import V1, CacheMiss, Principal, address_of, authenticate, bucket, revoked_key, v1_of
+from .context import V1, CacheMiss, Principal, address_of, authenticate, bucket, v1_of
 from .errors import TooManyRequests, Unauthorized, Unavailable, problem, problem_handler
 
 __all__ = ["ApiV1"]
@@ -37,22 +37,16 @@ async def _gate(ctx: V1, request: Request, address: str) -> tuple[Principal | No
     except CacheMiss:
         principal = await run_in_threadpool(authenticate, ctx, request, address)
     name, limit = bucket(ctx, principal, address)
-    now = ctx.clock()
-    key = ctx.limiter.key(name, now)
     try:
         client = await ctx.aredis.client()  # type: ignore[union-attr]
-        async with client.pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, math.ceil(ctx.limiter.window) + 1)
-            if principal is not None and principal.jti:
-                pipe.exists(revoked_key(ctx, principal.jti))
-            replies = await pipe.execute()
+        verdict, logged_out = await admit(client, ctx.limiter, ctx.sessions, name, limit, ctx.clock(),
+                                          principal.jti if principal is not None else "")
     except RedisError:  # fail open: an outage of the limiter must not take the API down with it
         log.warning("rate limiter unavailable; request not counted", exc_info=True)
         return principal, None
-    if principal is not None and principal.jti and replies[2]:
+    if logged_out:
         raise Unauthorized("This login token was logged out.")
-    return principal, ctx.limiter.verdict(int(replies[0]), limit, now)
+    return principal, verdict
 
 
 class ApiV1:

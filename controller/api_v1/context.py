@@ -25,8 +25,10 @@ from starlette.requests import Request
 from crawlbase.config import Config
 from crawlcore.client_address import Network, client_address, parse_proxies
 from crawlstore.cancel import Canceller
+from crawlstore.keys import V1Keys
 from crawlstore.ratelimit import GuestQuota, RateLimiter
 from crawlstore.reports import Reports
+from crawlstore.sessions import Sessions
 from crawlstore.settings_store import SettingsStore
 from crawlstore.tokens import TokenInfo, TokenStore, token_id
 from crawlstore.users import ROLES, User, UserStore
@@ -36,7 +38,7 @@ from ..services import Services
 from .aredis import AsyncRedis
 from .errors import Forbidden, Unauthorized
 
-__all__ = ["V1", "CacheMiss", "Principal", "authenticate", "bucket", "need", "revoked_key", "v1_of"]
+__all__ = ["V1", "CacheMiss", "Principal", "authenticate", "bucket", "need", "v1_of"]
 
 CACHE_TTL = 2.0  # seconds a key, user or crawl record is reused without asking MongoDB
 K = TypeVar("K")
@@ -137,6 +139,7 @@ class V1:
     deliveries: DeliveryStore
     limiter: RateLimiter
     quota: GuestQuota
+    sessions: Sessions
     proxies: tuple[Network, ...]
     jwt_secret: str
     key_cache: TTLCache[str, TokenInfo | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
@@ -160,8 +163,7 @@ class V1:
         return jwt.encode(claims, self.jwt_secret, algorithm="HS256"), exp
 
     def revoke_jwt(self, jti: str, exp: float) -> None:
-        ttl = max(1, int(exp - self.clock()) + 1)
-        self.svc.redis.set(f"{self.config.key_prefix}:v1:jwt-revoked:{jti}", "1", ex=ttl)
+        self.sessions.revoke(jti, int(exp - self.clock()) + 1)
 
     # ------------------------------------------------------------------ cached lookups
 
@@ -220,8 +222,9 @@ def _build(svc: Services) -> V1:
     return V1(
         svc=svc, config=config, users=users, keys=TokenStore(db, svc.clock), settings=settings, reports=reports,
         canceller=Canceller(svc.crawls), hooks=hooks, deliveries=deliveries,
-        limiter=RateLimiter(redis, f"{config.key_prefix}:v1", config.rate_window),
-        quota=GuestQuota(redis, f"{config.key_prefix}:v1", config.guest_crawls),
+        limiter=RateLimiter(redis, V1Keys(config.key_prefix).base, config.rate_window),
+        quota=GuestQuota(redis, V1Keys(config.key_prefix).base, config.guest_crawls),
+        sessions=Sessions(redis, config.key_prefix),
         proxies=parse_proxies(config.trusted_proxies), jwt_secret=config.jwt_secret or settings.jwt_secret(),
         aredis=AsyncRedis(config.redis_url, config.redis_cluster),
     )
@@ -287,7 +290,7 @@ def _from_jwt(ctx: V1, token: str, address: str, cached: bool) -> Principal:
 def authenticate(ctx: V1, request: Request, address: str, *, cached: bool = False) -> Principal | None:
     """The caller, None when anonymous; Unauthorized for bad credentials. Blocking (run it in a
     thread) unless `cached`, which answers from the caches or raises CacheMiss. A logged-out JWT
-    is refused later, by the gate (`revoked_key`)."""
+    is refused later, by the gate (crawlstore.gate)."""
     key = request.headers.get("x-api-key")
     if key:
         return _from_key(ctx, key.strip(), cached)
@@ -298,10 +301,6 @@ def authenticate(ctx: V1, request: Request, address: str, *, cached: bool = Fals
             raise Unauthorized("Authorization must be 'Bearer <token>'.")
         return _from_jwt(ctx, value.strip(), address, cached)
     return None
-
-
-def revoked_key(ctx: V1, jti: str) -> str:
-    return f"{ctx.config.key_prefix}:v1:jwt-revoked:{jti}"
 
 
 def bucket(ctx: V1, principal: Principal | None, address: str) -> tuple[str, int]:

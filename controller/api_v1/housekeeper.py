@@ -25,6 +25,7 @@ from crawlbase.outbound import OutboundError, Refused
 from crawlcore.lifecycle import events_for, status_name
 from crawlcore.status import Status
 from crawlcore.webhook import SIGNATURE_HEADER, retry_delay, sign
+from crawlstore.watch import StatusWatch
 
 from .crawlspec import iso
 
@@ -35,7 +36,6 @@ __all__ = ["Housekeeper", "deliver"]
 
 log = logging.getLogger(__name__)
 TICK = 1.0
-LOCK_MS = 5000
 MAX_DELIVERIES_PER_TICK = 20
 
 
@@ -44,8 +44,7 @@ class Housekeeper:
         self.ctx = ctx
         self.halt = threading.Event()
         self.me = uuid.uuid4().hex
-        self._lock_key = f"{ctx.config.key_prefix}:v1:watcher"
-        self._seen_key = f"{ctx.config.key_prefix}:v1:seen"
+        self.watch_state = StatusWatch(ctx.svc.redis, ctx.config.key_prefix)
         self.thread = threading.Thread(target=self._run, name="api-v1-housekeeper", daemon=True)
 
     def start(self) -> None:
@@ -66,23 +65,13 @@ class Housekeeper:
         ctx = self.ctx
         for record in ctx.reports.stopping():
             finish_stop(ctx, record["_id"], bool((record.get("v1") or {}).get("stop", {}).get("seal")))
-        if self._leader():
+        if self.watch_state.lead(self.me):
             self.watch()
         for _ in range(MAX_DELIVERIES_PER_TICK):
             delivery = ctx.deliveries.claim()
             if delivery is None:
                 break
             deliver(ctx, delivery)
-
-    def _leader(self) -> bool:
-        redis = self.ctx.svc.redis
-        if redis.set(self._lock_key, self.me, nx=True, px=LOCK_MS):
-            return True
-        holder = redis.get(self._lock_key)
-        if (holder.decode() if isinstance(holder, bytes) else holder) == self.me:
-            redis.pexpire(self._lock_key, LOCK_MS)
-            return True
-        return False
 
     def watch(self) -> None:
         """Compare each watched crawl's status with the last one seen; queue the events it means."""
@@ -93,17 +82,15 @@ class Housekeeper:
         by_owner: dict[str, list[dict[str, Any]]] = {}
         for hook in hooks:
             by_owner.setdefault(hook["owner"], []).append(hook)
-        redis = ctx.svc.redis
         fields = {"status": 1, "v1": 1, "created": 1, "token": 1, "name": 1, "state": 1}
         for record in ctx.reports.owners_crawls(list(by_owner), fields):
             v1 = record.get("v1") or {}
             name = status_name(Status(int(record.get("status", 0))), sealed=bool(v1.get("sealed")),
                                stopping="stop" in v1, stopped=bool(v1.get("stopped")))
-            previous_raw = redis.hget(self._seen_key, record["_id"])
-            previous = previous_raw.decode() if isinstance(previous_raw, bytes) else previous_raw
+            previous = self.watch_state.last_seen(record["_id"])
             if previous == name:
                 continue
-            redis.hset(self._seen_key, record["_id"], name)
+            self.watch_state.see(record["_id"], name)
             payload = {"crawl": {"id": record["_id"], "name": record.get("name", ""), "status": name,
                                  "job_status": int(record.get("status", 0)),
                                  "created_at": iso(record.get("created")),
