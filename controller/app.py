@@ -97,7 +97,7 @@ def create_app(config: Config, *, clock: Callable[[], float] | None = None) -> S
                             lease_seconds=config.lease_seconds, clock=now)
         guard = NetGuard.parse(config.allow_networks)
         webhooks = webhook_client(guard)
-        app.state.services = Services(config, client, db, crawls, TokenCache(TokenStore(db)), now, guard, webhooks)
+        app.state.services = Services(config, client, db, crawls, TokenCache(TokenStore(db, now)), now, guard, webhooks)
         stop = threading.Event()
         thread = threading.Thread(target=_maintenance, args=(crawls, stop), name="maintenance", daemon=True)
         thread.start()

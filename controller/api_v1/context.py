@@ -13,11 +13,10 @@ its role and its rate-limit bucket. Credentials, checked in this order:
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import jwt
 from starlette.requests import Request
@@ -34,73 +33,12 @@ from crawlstore.tokens import TokenInfo, TokenStore, token_id
 from crawlstore.users import ROLES, User, UserStore
 from crawlstore.webhooks import DeliveryStore, WebhookStore
 
+from ..auth import CACHE_TTL, TTLCache
 from ..services import Services
 from .aredis import AsyncRedis
 from .errors import Forbidden, Unauthorized
 
 __all__ = ["V1", "CacheMiss", "Principal", "authenticate", "bucket", "need", "v1_of"]
-
-CACHE_TTL = 2.0  # seconds a key, user or crawl record is reused without asking MongoDB
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class TTLCache(Generic[K, V]):
-    """A small thread-safe cache whose entries expire; cleared whole when it grows too big.
-
-    When an entry expires, the first caller to see it gets a miss (and reloads it with `put`);
-    callers meanwhile get the old value for up to another `ttl`, so many concurrent requests for one
-    key never all go to MongoDB at once:
-
-        >>> now = [0.0]
-        >>> cache = TTLCache(2.0, clock=lambda: now[0])
-        >>> cache.put("k", 1); now[0] = 3.0
-        1
-        >>> cache.get("k"), cache.get("k")   # the first caller reloads, the second gets the old value
-        ((False, None), (True, 1))
-        >>> cache.put("k", 2); cache.get("k")
-        2
-        (True, 2)
-    """
-
-    def __init__(self, ttl: float, size: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self.size = size
-        self.clock = clock
-        self._data: dict[K, tuple[float, V]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> tuple[bool, V | None]:
-        hit = self._data.get(key)
-        if hit is None:
-            return False, None
-        now = self.clock()
-        if hit[0] >= now:
-            return True, hit[1]
-        with self._lock:
-            current = self._data.get(key)
-            if current is None:
-                return False, None
-            if current[0] < now:  # expired, and nobody reloads it yet: this caller does
-                self._data[key] = (now + self.ttl, current[1])
-                return False, None
-            return True, current[1]
-
-    def put(self, key: K, value: V) -> V:
-        with self._lock:
-            if len(self._data) >= self.size:
-                self._data.clear()
-            self._data[key] = (self.clock() + self.ttl, value)
-        return value
-
-    def drop(self, key: K) -> None:
-        with self._lock:
-            self._data.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -131,7 +69,6 @@ class V1:
     svc: Services
     config: Config
     users: UserStore
-    keys: TokenStore
     settings: SettingsStore
     reports: Reports
     canceller: Canceller
@@ -142,7 +79,6 @@ class V1:
     sessions: Sessions
     proxies: tuple[Network, ...]
     jwt_secret: str
-    key_cache: TTLCache[str, TokenInfo | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
     user_cache: TTLCache[str, User | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
     record_cache: TTLCache[str, dict[str, Any] | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
     worker_samples: dict[str, tuple[float, int]] = field(default_factory=dict)
@@ -152,6 +88,15 @@ class V1:
     @property
     def clock(self) -> Callable[[], float]:
         return self.svc.clock
+
+    @property
+    def keys(self) -> TokenStore:
+        return self.svc.tokens.store
+
+    @property
+    def key_cache(self) -> TTLCache[str, TokenInfo | None]:
+        """The controller's one token cache, /v3's too (controller.auth)."""
+        return self.svc.tokens.cache
 
     # ------------------------------------------------------------------ JWT
 
@@ -174,10 +119,7 @@ class V1:
         return user
 
     def key(self, token: str) -> TokenInfo | None:
-        hit, info = self.key_cache.get(token)
-        if not hit:
-            info = self.key_cache.put(token, self.keys.lookup(token))
-        return info
+        return self.svc.tokens.lookup(token)
 
     def record(self, crawl_id: str, fresh: bool = False) -> dict[str, Any] | None:
         hit, rec = (False, None) if fresh else self.record_cache.get(crawl_id)
@@ -220,7 +162,7 @@ def _build(svc: Services) -> V1:
     deliveries.ensure_indexes()
     settings = SettingsStore(db, redis, config.key_prefix, svc.clock)
     return V1(
-        svc=svc, config=config, users=users, keys=TokenStore(db, svc.clock), settings=settings, reports=reports,
+        svc=svc, config=config, users=users, settings=settings, reports=reports,
         canceller=Canceller(svc.crawls), hooks=hooks, deliveries=deliveries,
         limiter=RateLimiter(redis, V1Keys(config.key_prefix).base, config.rate_window),
         quota=GuestQuota(redis, V1Keys(config.key_prefix).base, config.guest_crawls),
@@ -242,7 +184,7 @@ class CacheMiss(Exception):
 
 
 def _cached_key(ctx: V1, token: str) -> TokenInfo | None:
-    hit, info = ctx.key_cache.get(token)
+    hit, info = ctx.svc.tokens.cached(token)
     if not hit:
         raise CacheMiss
     return info

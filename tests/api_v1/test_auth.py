@@ -112,6 +112,15 @@ def test_a_users_key_is_a_v3_token_over_the_same_crawls(api: Api, admin: dict[st
     assert names == {"from-v1", "from-v3"}
 
 
+def test_a_key_revoked_through_api_v1_is_refused_by_v3_at_once(api: Api, admin: dict[str, str]) -> None:
+    """Both APIs look tokens up through one cache, which revoking a key clears."""
+    key, key_id = api.key(admin)
+    assert api.get("/v3/crawl", params={"token": key}).status_code == 200  # now cached
+    assert api.get("/api/v1/auth/me", headers={"X-API-Key": key}).status_code == 200
+    assert api.delete(f"/api/v1/keys/{key_id}", headers=admin).status_code == 204
+    assert api.get("/v3/crawl", params={"token": key}).status_code == 401
+
+
 def test_standalone_cli_tokens_work_as_keys(api: Api, config: Config) -> None:
     db = connect(config.mongo_url, config.mongo_db)
     try:

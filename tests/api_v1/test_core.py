@@ -166,7 +166,7 @@ def test_bad_json_settings(body: dict[str, Any]) -> None:
 
 
 def test_an_expired_cache_entry_is_reloaded_by_one_caller_while_others_get_the_old_value() -> None:
-    from controller.api_v1.context import TTLCache
+    from controller.auth import TTLCache
 
     now = [0.0]
     cache: TTLCache[str, int] = TTLCache(2.0, clock=lambda: now[0])
