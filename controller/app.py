@@ -2,8 +2,12 @@
 
     app = create_app(Config.from_env())
 
-Start-up connects to Redis and MongoDB and creates indexes; a background thread
-keeps the active-crawl set consistent with the crawls' statuses.
+Its lifespan builds everything both APIs use and tears it down again, in this order: the services
+(Redis and MongoDB clients, MongoDB's indexes, the crawl store, the token cache, the webhook
+client: controller.services), the /api/v1 context (its stores and indexes: controller.api_v1.context)
+and the background threads (controller.background). At the end the threads are halted and waited
+for (STOP_GRACE seconds each round), then everything is closed; outside the lifespan /api/v1
+answers 503.
 """
 
 from __future__ import annotations
@@ -11,39 +15,33 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import threading
-import time
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crawlbase.config import Config
 from crawlcore.errors import InvalidParameter
-from crawlcore.netguard import NetGuard
-from crawlstore.clock import make_clock
-from crawlstore.connection import connect_redis
-from crawlstore.crawls import CrawlStore
-from crawlstore.frontier import Frontier
-from crawlstore.mongo import connect, ensure_indexes
-from crawlstore.search import ensure_search_indexes
-from crawlstore.tokens import TokenStore
 
 from . import api_v1, health, metrics, search, v3
+from .api_v1.context import build as build_v1
 from .api_v1.errors import PayloadTooLarge as V1PayloadTooLarge
 from .api_v1.errors import problem
-from .auth import TokenCache
+from .api_v1.housekeeper import Housekeeper
+from .background import Background, Maintenance
 from .bodylimit import BodyLimit
 from .errors import ApiError, PayloadTooLarge, error_response
 from .notifier import Notifier
-from .services import Services, webhook_client
+from .services import open_services
 
-__all__ = ["create_app"]
+__all__ = ["STOP_GRACE", "create_app"]
 
 log = logging.getLogger(__name__)
 
-RECONCILE_EVERY = 10.0  # seconds between repairs of the active set
+STOP_GRACE = 2.0  # seconds halted threads get to end their round, before and again after the stores close
 
 
 class CollapseSlashes:
@@ -70,48 +68,40 @@ def _too_large(scope: Scope, message: str) -> Response:
     return error_response(None, PayloadTooLarge(message))
 
 
-def _maintenance(crawls: CrawlStore, stop: threading.Event) -> None:
-    """Start due rounds and purges every second; repair the active set every RECONCILE_EVERY."""
-    last_reconcile = time.monotonic()
-    while not stop.wait(1.0):
-        try:
-            crawls.rounds.run_due()
-            if time.monotonic() - last_reconcile >= RECONCILE_EVERY:
-                last_reconcile = time.monotonic()
-                crawls.lifecycle.reconcile_active()
-        except Exception:  # a store outage must not kill the loop; /readyz reports it
-            log.warning("crawl maintenance failed", exc_info=True)
+def _forget(state: State) -> None:
+    for name in ("api_v1", "services"):
+        if hasattr(state, name):
+            delattr(state, name)
+
+
+async def _wait(background: Background, warn: bool) -> None:
+    stuck = await run_in_threadpool(background.join, STOP_GRACE)
+    if stuck and warn:
+        log.warning("background threads still running after the stop: %s", ", ".join(stuck))
 
 
 def create_app(config: Config, *, clock: Callable[[], float] | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = connect_redis(config.redis_url, cluster=config.redis_cluster, socket_timeout=10)
-        db = connect(config.mongo_url, config.mongo_db)
-        ensure_indexes(db)
-        ensure_search_indexes(db)
-        frontier = Frontier(client, config.key_prefix, config.host_concurrency)
-        now = clock or make_clock(config.clock, client, config.key_prefix)
-        crawls = CrawlStore(frontier, db, dedupe=config.dedupe, bloom_error_rate=config.bloom_error_rate,
-                            max_crawls_per_token=config.max_crawls_per_token,
-                            lease_seconds=config.lease_seconds, clock=now)
-        guard = NetGuard.parse(config.allow_networks)
-        webhooks = webhook_client(guard)
-        app.state.services = Services(config, client, db, crawls, TokenCache(TokenStore(db, now)), now, guard, webhooks)
-        stop = threading.Event()
-        thread = threading.Thread(target=_maintenance, args=(crawls, stop), name="maintenance", daemon=True)
-        thread.start()
-        notifier = Notifier(crawls, webhooks, public_url=config.public_url, smtp_url=config.smtp_url,
-                            smtp_from=config.smtp_from, clock=now)
-        notifier.start()
-        try:
+        background = Background()
+        # An exit stack undoes the start-up in reverse, however far it got: forget the state, halt
+        # the threads and let them end their round, close the /api/v1 context and the services
+        # (which ends a thread blocked on a store that does not answer), then wait for the rest.
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(_wait, background, True)
+            svc = open_services(config, clock)
+            stack.callback(svc.close)
+            v1 = build_v1(svc)
+            stack.push_async_callback(v1.aclose)
+            stack.push_async_callback(_wait, background, False)
+            stack.callback(background.halt)
+            background.start(Maintenance(svc.crawls))
+            background.start(Notifier(svc.crawls, svc.webhooks, public_url=config.public_url,
+                                      smtp_url=config.smtp_url, smtp_from=config.smtp_from, clock=svc.clock))
+            background.start(Housekeeper(v1))
+            app.state.services, app.state.api_v1 = svc, v1
+            stack.callback(_forget, app.state)
             yield
-        finally:
-            stop.set()
-            notifier.halt.set()
-            webhooks.close()
-            client.close()
-            db.client.close()
 
     app = Starlette(
         routes=[*health.routes, *metrics.routes, *v3.routes, *search.routes, *api_v1.routes],

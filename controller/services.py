@@ -1,4 +1,5 @@
-"""What request handlers use: configuration, the crawl store, token checks and the clock."""
+"""What request handlers use: configuration, the stores, token checks and the clock, opened by the
+app's lifespan (`open_services`) and closed at its end (`Services.close`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ from redis.cluster import RedisCluster
 from crawlbase.config import Config
 from crawlbase.outbound import Outbound
 from crawlcore.netguard import NetGuard
+from crawlstore.clock import make_clock
+from crawlstore.connection import connect_redis
 from crawlstore.crawls import CrawlStore
+from crawlstore.frontier import Frontier
+from crawlstore.mongo import connect, ensure_indexes
+from crawlstore.search import ensure_search_indexes
+from crawlstore.tokens import TokenStore
 
 from .auth import TokenCache
 
-__all__ = ["WEBHOOK_TIMEOUT", "Services", "webhook_client"]
+__all__ = ["WEBHOOK_TIMEOUT", "Services", "open_services", "webhook_client"]
 
 WEBHOOK_TIMEOUT = 10.0  # seconds one webhook delivery may take in all (connect, send, answer)
 
@@ -38,3 +45,30 @@ class Services:
     clock: Callable[[], float]
     guard: NetGuard = field(default_factory=NetGuard)  # which addresses seeds may resolve to
     webhooks: Outbound = field(default_factory=lambda: webhook_client(NetGuard()))  # under `guard`
+
+    def close(self) -> None:
+        """Close the webhook client and both stores' connections (the app's lifespan ends)."""
+        self.webhooks.close()
+        self.redis.close()
+        self.db.client.close()
+
+
+def open_services(config: Config, clock: Callable[[], float] | None = None) -> Services:
+    """Connect to Redis (lazily: no I/O) and MongoDB, and create MongoDB's indexes; a MongoDB that
+    does not answer fails the start-up, and leaves nothing open."""
+    client = connect_redis(config.redis_url, cluster=config.redis_cluster, socket_timeout=10)
+    db = connect(config.mongo_url, config.mongo_db)
+    try:
+        ensure_indexes(db)
+        ensure_search_indexes(db)
+    except BaseException:
+        client.close()
+        db.client.close()
+        raise
+    frontier = Frontier(client, config.key_prefix, config.host_concurrency)
+    now = clock or make_clock(config.clock, client, config.key_prefix)
+    crawls = CrawlStore(frontier, db, dedupe=config.dedupe, bloom_error_rate=config.bloom_error_rate,
+                        max_crawls_per_token=config.max_crawls_per_token,
+                        lease_seconds=config.lease_seconds, clock=now)
+    guard = NetGuard.parse(config.allow_networks)
+    return Services(config, client, db, crawls, TokenCache(TokenStore(db, now)), now, guard, webhook_client(guard))

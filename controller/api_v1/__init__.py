@@ -1,6 +1,7 @@
 """/api/v1: crawlfleet's own REST API (reference: /api/v1/docs, /api/v1/redoc, /api/v1/openapi.json).
 
-The controller app mounts it with `*api_v1.routes`.
+The controller app mounts it with `*api_v1.routes`; the app's lifespan builds its context
+(`context.build`, on `app.state.api_v1`) and runs its Housekeeper thread (controller.app).
 """
 
 from __future__ import annotations

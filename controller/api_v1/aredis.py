@@ -1,8 +1,9 @@
 """An asyncio Redis client for the hot paths of /api/v1 (rate limit, live crawl counters), so a
 cached request never leaves the event loop for a worker thread.
 
-One client per event loop; it is closed when its loop shuts down (an async generator that the
-loop finalizes with `shutdown_asyncgens`), since a mounted app gets no lifespan of its own.
+One client per event loop. The app's lifespan closes the client of its loop (`aclose`); a client
+made on another loop is closed when that loop shuts down (an async generator that the loop
+finalizes with `shutdown_asyncgens`).
 """
 
 from __future__ import annotations
@@ -46,3 +47,11 @@ class AsyncRedis:
             self._clients[loop] = client
             self._keepers[loop] = keeper
         return client
+
+    async def aclose(self) -> None:
+        """Close the running loop's client, if it made one."""
+        loop = asyncio.get_running_loop()
+        self._clients.pop(loop, None)
+        keeper = self._keepers.pop(loop, None)
+        if keeper is not None:
+            await keeper.aclose()  # its `finally` closes the client

@@ -1,9 +1,10 @@
 """The /api/v1 application: its routes wrapped in the gate every request passes.
 
-The gate, in order: build the /api/v1 context on first use; authenticate; count the request
-against its rate-limit bucket (429 when over); then route. Every response gets
-`Cache-Control: no-store` and the X-RateLimit-* headers, and every error, whatever raised it
-(a handler, the router's 404/405, a store outage), becomes one problem+json response.
+The gate, in order: take the /api/v1 context the app's lifespan built (503 outside the lifespan:
+starting or stopping); authenticate; count the request against its rate-limit bucket (429 when
+over); then route. Every response gets `Cache-Control: no-store` and the X-RateLimit-* headers,
+and every error, whatever raised it (a handler, the router's 404/405, a store outage), becomes
+one problem+json response.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.types import Message, Receive, Scope, Send
 from crawlstore.gate import admit
 from crawlstore.ratelimit import Verdict
 
-from .context import V1, CacheMiss, Principal, address_of, authenticate, bucket, v1_of
+from .context import V1, CacheMiss, Principal, address_of, authenticate, bucket
 from .errors import TooManyRequests, Unauthorized, Unavailable, problem, problem_handler
 
 __all__ = ["ApiV1"]
@@ -38,7 +39,7 @@ async def _gate(ctx: V1, request: Request, address: str) -> tuple[Principal | No
         principal = await run_in_threadpool(authenticate, ctx, request, address)
     name, limit = bucket(ctx, principal, address)
     try:
-        client = await ctx.aredis.client()  # type: ignore[union-attr]
+        client = await ctx.aredis.client()
         verdict, logged_out = await admit(client, ctx.limiter, ctx.sessions, name, limit, ctx.clock(),
                                           principal.jti if principal is not None else "")
     except RedisError:  # fail open: an outage of the limiter must not take the API down with it
@@ -63,8 +64,7 @@ class ApiV1:
         extra: dict[str, str] = {"Cache-Control": "no-store"}  # every response, the docs' assets too
         request = Request(scope, receive)
         try:
-            ready = self._ready(app)
-            ctx: V1 = ready if ready is not None else await run_in_threadpool(v1_of, app)
+            ctx = self._context(app)
             address = address_of(ctx, request)
             principal, verdict = await _gate(ctx, request, address)
         except Exception as exc:
@@ -99,9 +99,8 @@ class ApiV1:
             await problem(exc, extra)(scope, receive, send)
 
     @staticmethod
-    def _ready(app: Any) -> V1 | None:
-        svc = getattr(app.state, "services", None)
-        if svc is None:
-            raise Unavailable("The controller is starting.")
+    def _context(app: Any) -> V1:
         ctx: V1 | None = getattr(app.state, "api_v1", None)
-        return ctx if ctx is not None and ctx.svc is svc else None
+        if ctx is None:
+            raise Unavailable("The controller is starting or stopping.")
+        return ctx

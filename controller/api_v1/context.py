@@ -1,4 +1,4 @@
-"""What /api/v1 handlers use: its stores (built once per controller from the app's services),
+"""What /api/v1 handlers use: its stores (built by the app's lifespan from the app's services),
 the caller's identity, and authentication.
 
 A caller is a `Principal`: who owns the crawls it sees (`owner`, what `crawls.token` holds),
@@ -12,7 +12,6 @@ its role and its rate-limit bucket. Credentials, checked in this order:
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from ..services import Services
 from .aredis import AsyncRedis
 from .errors import Forbidden, Unauthorized
 
-__all__ = ["V1", "CacheMiss", "Principal", "authenticate", "bucket", "need", "v1_of"]
+__all__ = ["V1", "CacheMiss", "Principal", "authenticate", "bucket", "build", "need"]
 
 @dataclass(frozen=True)
 class Principal:
@@ -79,15 +78,18 @@ class V1:
     sessions: Sessions
     proxies: tuple[Network, ...]
     jwt_secret: str
+    aredis: AsyncRedis
     user_cache: TTLCache[str, User | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
     record_cache: TTLCache[str, dict[str, Any] | None] = field(default_factory=lambda: TTLCache(CACHE_TTL))
     worker_samples: dict[str, tuple[float, int]] = field(default_factory=dict)
-    housekeeper: Any = None
-    aredis: AsyncRedis | None = None
 
     @property
     def clock(self) -> Callable[[], float]:
         return self.svc.clock
+
+    async def aclose(self) -> None:
+        """Close what the context opened itself: its asyncio Redis client."""
+        await self.aredis.aclose()
 
     @property
     def keys(self) -> TokenStore:
@@ -128,29 +130,9 @@ class V1:
         return rec
 
 
-_LOCK = threading.Lock()
-
-
-def v1_of(app: Any) -> V1:
-    """The app's /api/v1 context, built on first use (connections and indexes: call it in a thread)."""
-    svc: Services = app.state.services
-    ctx: V1 | None = getattr(app.state, "api_v1", None)
-    if ctx is not None and ctx.svc is svc:
-        return ctx
-    with _LOCK:
-        ctx = getattr(app.state, "api_v1", None)
-        if ctx is not None and ctx.svc is svc:
-            return ctx
-        ctx = _build(svc)
-        app.state.api_v1 = ctx
-        from .housekeeper import Housekeeper
-
-        ctx.housekeeper = Housekeeper(ctx)
-        ctx.housekeeper.start()
-    return ctx
-
-
-def _build(svc: Services) -> V1:
+def build(svc: Services) -> V1:
+    """The /api/v1 context over the app's services; creates its MongoDB indexes (blocking). The
+    app's lifespan builds it once and closes it (`V1.aclose`) before it closes the services."""
     config = svc.config
     db, redis = svc.db, svc.redis
     users = UserStore(db, clock=svc.clock)

@@ -196,7 +196,7 @@ async def _fast_view(ctx: V1, principal: Principal, ref: str) -> dict[str, Any] 
     if not known:
         return None
     keys = ctx.svc.crawls.frontier.keys(ref)
-    client = await ctx.aredis.client()  # type: ignore[union-attr]
+    client = await ctx.aredis.client()
     async with client.pipeline(transaction=False) as pipe:
         pipe.hgetall(keys.job)
         pipe.zcard(keys.leases)

@@ -1,4 +1,4 @@
-"""Background work of /api/v1, one thread per controller:
+"""Background work of /api/v1, one thread per controller, started and halted by the app's lifespan:
 
 - finishes stops in progress (see crawlstore.cancel), on any replica;
 - turns crawl status changes into webhook events (one replica at a time: a Redis lock);
@@ -6,8 +6,6 @@
   the controller's guarded client (controller.services.webhook_client): the address is checked
   at every try, redirects are not followed, and the delivery log says only "HTTP <status>",
   "connection failed", "timed out" or "refused: <reason>" (it must not map a network's ports).
-
-The thread ends when its stores are closed (the app's lifespan ended), or with `halt`.
 """
 
 from __future__ import annotations
@@ -17,9 +15,7 @@ import logging
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
-
-from pymongo.errors import InvalidOperation
+from typing import Any
 
 from crawlbase.outbound import OutboundError, Refused
 from crawlcore.lifecycle import events_for, status_name
@@ -27,10 +23,9 @@ from crawlcore.status import Status
 from crawlcore.webhook import SIGNATURE_HEADER, retry_delay, sign
 from crawlstore.watch import StatusWatch
 
+from .context import V1
+from .crawls import finish_stop
 from .crawlspec import iso
-
-if TYPE_CHECKING:
-    from .context import V1
 
 __all__ = ["Housekeeper", "deliver"]
 
@@ -39,29 +34,22 @@ TICK = 1.0
 MAX_DELIVERIES_PER_TICK = 20
 
 
-class Housekeeper:
+class Housekeeper(threading.Thread):
     def __init__(self, ctx: V1) -> None:
+        super().__init__(name="api-v1-housekeeper", daemon=True)
         self.ctx = ctx
         self.halt = threading.Event()
         self.me = uuid.uuid4().hex
         self.watch_state = StatusWatch(ctx.svc.redis, ctx.config.key_prefix)
-        self.thread = threading.Thread(target=self._run, name="api-v1-housekeeper", daemon=True)
 
-    def start(self) -> None:
-        self.thread.start()
-
-    def _run(self) -> None:
+    def run(self) -> None:
         while not self.halt.wait(TICK):
             try:
                 self.tick()
-            except InvalidOperation:  # MongoClient closed: the app this context belongs to has stopped
-                return
-            except Exception:
+            except Exception:  # a store outage must not end housekeeping for good
                 log.warning("/api/v1 housekeeping failed", exc_info=True)
 
     def tick(self) -> None:
-        from .crawls import finish_stop
-
         ctx = self.ctx
         for record in ctx.reports.stopping():
             finish_stop(ctx, record["_id"], bool((record.get("v1") or {}).get("stop", {}).get("seal")))
