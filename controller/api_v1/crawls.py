@@ -32,8 +32,9 @@ from .context import V1, Principal
 from .crawlspec import SPECIAL, crawl_view, parse_tags, to_params
 from .errors import BadRequest, Conflict, NotFound, TooManyRequests
 from .http import caller, json_body, ok, query, resource
+from .stops import finish_stop
 
-__all__ = ["finish_stop", "resolve", "routes", "view"]
+__all__ = ["resolve", "routes", "view"]
 
 _HEX = re.compile(r"[0-9a-f]{1,32}")
 MIN_PREFIX = 4
@@ -234,18 +235,6 @@ def snapshot(ctx: V1, crawl_id: str) -> Snapshot | None:
         return None
     queued = ctx.svc.crawls.frontier.redis.hget(ctx.svc.crawls.frontier.keys(crawl_id).job, "q")
     return dataclasses.replace(snap, queued=int(queued or 0))
-
-
-def finish_stop(ctx: V1, crawl_id: str, seal: bool) -> bool:
-    """One pass of a stop in progress; True when the crawl has ended (and is marked so)."""
-    result = ctx.canceller.stop(crawl_id)
-    if result.done:
-        marks: dict[str, Any] = {"stopped": True}
-        if seal:
-            marks["sealed"] = True
-        ctx.reports.set_meta(crawl_id, ctx.clock(), marks, unset=["stop"])
-        ctx.record_cache.drop(crawl_id)
-    return result.done
 
 
 def _patch(ctx: V1, principal: Principal, ref: str, body: dict[str, Any]) -> dict[str, Any]:

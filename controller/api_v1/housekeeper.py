@@ -24,8 +24,8 @@ from crawlcore.webhook import SIGNATURE_HEADER, retry_delay, sign
 from crawlstore.watch import StatusWatch
 
 from .context import V1
-from .crawls import finish_stop
 from .crawlspec import iso
+from .stops import finish_stop
 
 __all__ = ["Housekeeper", "deliver"]
 
